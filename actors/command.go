@@ -1,0 +1,373 @@
+package actors
+
+import "time"
+
+// Kind numbers the command types for the replicated log. The list is
+// append-only: new kinds go at the end, none is ever renumbered or reused.
+type Kind uint16
+
+const (
+	KindCreateTenant Kind = iota + 1
+	KindUpdateTenant
+	KindSetTenantStatus
+	KindDeleteTenant
+	KindCreateDomain
+	KindRenameDomain
+	KindDeleteDomain
+	KindCreateUser
+	KindUpdateUser
+	KindDeleteUser
+	KindCreateApp
+	KindCreateGroup
+	KindCreateFolder
+	KindUpdateFolder
+	KindCreateQueue
+	KindUpdateQueue
+	KindCreateCode
+	KindSetPresence
+	KindSwitchPosition
+	KindCreateCallback
+	KindRescheduleCallback
+	KindCancelCallback
+	KindTransferCallback
+	KindAcceptOffer
+	KindRejectOffer
+	KindCompleteCallback
+	KindFailAttempt
+	KindTick
+	KindPutAPIKey
+	KindRevokeAPIKey
+)
+
+// Command is one state change. Operator commands ([CreateTenant],
+// [UpdateTenant], [SetTenantStatus], [DeleteTenant]) act on the tenant set;
+// every other command acts inside one tenant on behalf of a principal.
+type Command interface {
+	Kind() Kind
+}
+
+// TenantCommand is a command addressed to one tenant.
+type TenantCommand interface {
+	Command
+	TenantOf() TenantID
+}
+
+// PrincipalKind says who issues a command.
+type PrincipalKind uint8
+
+const (
+	PrincipalOperator PrincipalKind = iota + 1 // the service provider
+	PrincipalUser                              // a tenant user with roles
+	PrincipalApp                               // a channel application bound to one domain
+	PrincipalSystem                            // the engine itself (ticks)
+)
+
+// Principal is the identity a command acts as.
+type Principal struct {
+	Kind PrincipalKind `json:"kind"`
+	User UserID        `json:"user,omitempty"`
+	App  AppID         `json:"app,omitempty"`
+}
+
+// AsUser and AsApp build principals.
+func AsUser(u UserID) Principal { return Principal{Kind: PrincipalUser, User: u} }
+func AsApp(a AppID) Principal   { return Principal{Kind: PrincipalApp, App: a} }
+
+// Operator is the platform operator's principal.
+var Operator = Principal{Kind: PrincipalOperator}
+
+// Target addresses a tenant command: which tenant, and as whom.
+type Target struct {
+	Tenant TenantID  `json:"tenant"`
+	By     Principal `json:"by"`
+}
+
+// TenantOf returns the tenant the command is addressed to.
+func (t Target) TenantOf() TenantID { return t.Tenant }
+
+// Operator commands.
+
+// CreateTenant creates a tenant with its Home domain and its administrator.
+// Zero limits and a nil feature map take the defaults; a nil policy takes
+// [DefaultPolicy].
+type CreateTenant struct {
+	Profile  Profile          `json:"profile"`
+	Host     string           `json:"host,omitempty"`
+	Limits   Limits           `json:"limits"`
+	Features map[Feature]bool `json:"features,omitempty"`
+	Policy   *Policy          `json:"policy,omitempty"`
+}
+
+// UpdateTenant changes what is set; nil fields stay as they are.
+type UpdateTenant struct {
+	Tenant   TenantID         `json:"tenant"`
+	Profile  *Profile         `json:"profile,omitempty"`
+	Host     *string          `json:"host,omitempty"`
+	Limits   *Limits          `json:"limits,omitempty"`
+	Features map[Feature]bool `json:"features,omitempty"` // only the named features change
+	Policy   *Policy          `json:"policy,omitempty"`
+}
+
+// SetTenantStatus deactivates or reactivates a tenant.
+type SetTenantStatus struct {
+	Tenant TenantID     `json:"tenant"`
+	Status TenantStatus `json:"status"`
+}
+
+// DeleteTenant removes a tenant and all its data.
+type DeleteTenant struct {
+	Tenant TenantID `json:"tenant"`
+}
+
+// Domain commands.
+
+type CreateDomain struct {
+	Target
+	Name   string   `json:"name"`
+	Parent DomainID `json:"parent"`
+}
+
+type RenameDomain struct {
+	Target
+	Domain DomainID `json:"domain"`
+	Name   string   `json:"name"`
+}
+
+type DeleteDomain struct {
+	Target
+	Domain DomainID `json:"domain"`
+}
+
+// User commands.
+
+// CreateUser adds a user. A user with the agent role counts against the
+// tenant's agent limit; the first position is the active one.
+type CreateUser struct {
+	Target
+	Name        string       `json:"name"`
+	Home        DomainID     `json:"home"`
+	Grants      []Grant      `json:"grants"`
+	Groups      []GroupID    `json:"groups,omitempty"`
+	Positions   []Position   `json:"positions,omitempty"`
+	Memberships []Membership `json:"memberships,omitempty"`
+}
+
+// UpdateUser replaces what is set. Positions may change only while the
+// agent is offline.
+type UpdateUser struct {
+	Target
+	User        UserID        `json:"user"`
+	Grants      *[]Grant      `json:"grants,omitempty"`
+	Groups      *[]GroupID    `json:"groups,omitempty"`
+	Positions   *[]Position   `json:"positions,omitempty"`
+	Memberships *[]Membership `json:"memberships,omitempty"`
+}
+
+type DeleteUser struct {
+	Target
+	User UserID `json:"user"`
+}
+
+// CreateApp registers a channel application bound to one domain; callbacks
+// it creates belong to that domain.
+type CreateApp struct {
+	Target
+	Name   string   `json:"name"`
+	Domain DomainID `json:"domain"`
+}
+
+// CreateGroup adds an access group (a line of business).
+type CreateGroup struct {
+	Target
+	Name string `json:"name"`
+}
+
+// CreateFolder adds a queue folder. With Propagate, the folder's revoked
+// read permissions apply to every queue in it, now and later.
+type CreateFolder struct {
+	Target
+	Name       string    `json:"name"`
+	Domain     DomainID  `json:"domain"`
+	Propagate  bool      `json:"propagate"`
+	RevokeRead []GroupID `json:"revokeRead,omitempty"`
+}
+
+type UpdateFolder struct {
+	Target
+	Folder     FolderID   `json:"folder"`
+	Propagate  *bool      `json:"propagate,omitempty"`
+	RevokeRead *[]GroupID `json:"revokeRead,omitempty"`
+}
+
+// CreateQueue adds a virtual queue. Every access group reads it until read
+// is revoked for a group.
+type CreateQueue struct {
+	Target
+	Name         string        `json:"name"`
+	Domain       DomainID      `json:"domain"`
+	Folder       FolderID      `json:"folder,omitempty"`
+	Strategy     Strategy      `json:"strategy,omitempty"`     // zero: longest idle
+	ServiceLevel time.Duration `json:"serviceLevel,omitempty"` // zero: the tenant's
+	RevokeRead   []GroupID     `json:"revokeRead,omitempty"`
+}
+
+type UpdateQueue struct {
+	Target
+	Queue        QueueID        `json:"queue"`
+	Folder       *FolderID      `json:"folder,omitempty"`
+	Strategy     *Strategy      `json:"strategy,omitempty"`
+	ServiceLevel *time.Duration `json:"serviceLevel,omitempty"`
+	RevokeRead   *[]GroupID     `json:"revokeRead,omitempty"`
+}
+
+// CodeKind distinguishes wrap-up codes from away reasons.
+type CodeKind uint8
+
+const (
+	WrapUpCode CodeKind = iota + 1
+	AwayReason
+)
+
+// CreateCode adds a wrap-up code or an away reason, in a domain or, with
+// Domain zero, unassigned (visible to every user of the tenant).
+type CreateCode struct {
+	Target
+	CodeKind CodeKind `json:"codeKind"`
+	Name     string   `json:"name"`
+	Domain   DomainID `json:"domain,omitempty"`
+}
+
+// Agent commands.
+
+// SetPresence changes an agent's availability. Agents may set their own;
+// supervisors and administrators may set anyone's in their scope. Reserved
+// and busy are set by the engine, never by request.
+type SetPresence struct {
+	Target
+	Agent    UserID   `json:"agent"`
+	Presence Presence `json:"presence"`
+	Reason   string   `json:"reason,omitempty"` // away reason name, for Away
+}
+
+// SwitchPosition makes another of the agent's positions active. The agent
+// must not be handling a callback.
+type SwitchPosition struct {
+	Target
+	Agent    UserID `json:"agent"`
+	Position int    `json:"position"` // index into the agent's positions
+}
+
+// Callback commands.
+
+// CreateCallback asks for a callback. Domain is the requesting customer's
+// domain: for a channel application it is always the application's domain;
+// staff may name a domain within their scope, defaulting to the queue's.
+type CreateCallback struct {
+	Target
+	Queue          QueueID           `json:"queue"`
+	Domain         DomainID          `json:"domain,omitempty"`
+	CustomerName   string            `json:"customerName"`
+	Numbers        []string          `json:"numbers"`
+	Priority       int               `json:"priority,omitempty"`
+	ScheduledAt    time.Time         `json:"scheduledAt,omitzero"`
+	Data           map[string]string `json:"data,omitempty"`
+	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
+}
+
+type RescheduleCallback struct {
+	Target
+	Callback CallbackID `json:"callback"`
+	At       time.Time  `json:"at"`
+}
+
+type CancelCallback struct {
+	Target
+	Callback CallbackID `json:"callback"`
+}
+
+// TransferCallback moves a waiting callback to another queue, possibly of
+// another domain; the callback collects that domain.
+type TransferCallback struct {
+	Target
+	Callback CallbackID `json:"callback"`
+	Queue    QueueID    `json:"queue"`
+}
+
+// AcceptOffer, RejectOffer: the agent answers a current offer.
+type AcceptOffer struct {
+	Target
+	Callback CallbackID `json:"callback"`
+	Offer    OfferID    `json:"offer"`
+}
+
+type RejectOffer struct {
+	Target
+	Callback CallbackID `json:"callback"`
+	Offer    OfferID    `json:"offer"`
+}
+
+// CompleteCallback closes a callback in progress with a wrap-up code.
+type CompleteCallback struct {
+	Target
+	Callback    CallbackID `json:"callback"`
+	Disposition CodeID     `json:"disposition"`
+	Comment     string     `json:"comment,omitempty"`
+}
+
+// FailAttempt records an attempt in progress that did not reach the
+// customer; it is retried after the tenant's delay until max attempts.
+type FailAttempt struct {
+	Target
+	Callback CallbackID `json:"callback"`
+	Reason   string     `json:"reason,omitempty"`
+}
+
+// Tick fires every deadline that has passed: scheduled callbacks and
+// retries becoming due, offer timeouts, expiry, the end of wrap-up.
+// Tenant zero ticks every tenant.
+type Tick struct {
+	Tenant TenantID `json:"tenant,omitempty"`
+}
+
+// PutAPIKey stores the hash of an API key for a principal of the tenant.
+type PutAPIKey struct {
+	Target
+	Hash string    `json:"hash"`
+	For  Principal `json:"for"`
+}
+
+type RevokeAPIKey struct {
+	Target
+	Hash string `json:"hash"`
+}
+
+func (CreateTenant) Kind() Kind       { return KindCreateTenant }
+func (UpdateTenant) Kind() Kind       { return KindUpdateTenant }
+func (SetTenantStatus) Kind() Kind    { return KindSetTenantStatus }
+func (DeleteTenant) Kind() Kind       { return KindDeleteTenant }
+func (CreateDomain) Kind() Kind       { return KindCreateDomain }
+func (RenameDomain) Kind() Kind       { return KindRenameDomain }
+func (DeleteDomain) Kind() Kind       { return KindDeleteDomain }
+func (CreateUser) Kind() Kind         { return KindCreateUser }
+func (UpdateUser) Kind() Kind         { return KindUpdateUser }
+func (DeleteUser) Kind() Kind         { return KindDeleteUser }
+func (CreateApp) Kind() Kind          { return KindCreateApp }
+func (CreateGroup) Kind() Kind        { return KindCreateGroup }
+func (CreateFolder) Kind() Kind       { return KindCreateFolder }
+func (UpdateFolder) Kind() Kind       { return KindUpdateFolder }
+func (CreateQueue) Kind() Kind        { return KindCreateQueue }
+func (UpdateQueue) Kind() Kind        { return KindUpdateQueue }
+func (CreateCode) Kind() Kind         { return KindCreateCode }
+func (SetPresence) Kind() Kind        { return KindSetPresence }
+func (SwitchPosition) Kind() Kind     { return KindSwitchPosition }
+func (CreateCallback) Kind() Kind     { return KindCreateCallback }
+func (RescheduleCallback) Kind() Kind { return KindRescheduleCallback }
+func (CancelCallback) Kind() Kind     { return KindCancelCallback }
+func (TransferCallback) Kind() Kind   { return KindTransferCallback }
+func (AcceptOffer) Kind() Kind        { return KindAcceptOffer }
+func (RejectOffer) Kind() Kind        { return KindRejectOffer }
+func (CompleteCallback) Kind() Kind   { return KindCompleteCallback }
+func (FailAttempt) Kind() Kind        { return KindFailAttempt }
+func (Tick) Kind() Kind               { return KindTick }
+func (PutAPIKey) Kind() Kind          { return KindPutAPIKey }
+func (RevokeAPIKey) Kind() Kind       { return KindRevokeAPIKey }

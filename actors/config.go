@@ -1,0 +1,165 @@
+package actors
+
+import (
+	"slices"
+	"time"
+)
+
+// configObject creates or updates the tenant's smaller configuration
+// objects: applications, access groups, folders, queues and codes.
+func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64, error) {
+	switch c := cmd.(type) {
+	case *CreateApp:
+		if err := t.inDomain(by, "domain", c.Domain); err != nil {
+			return 0, err
+		}
+		if err := validName("name", c.Name, maxNameLen); err != nil {
+			return 0, err
+		}
+		t.Next.App++
+		t.Apps[t.Next.App] = &App{ID: t.Next.App, Name: c.Name, Domain: c.Domain}
+		return t.created(x, c.Domain, uint64(t.Next.App)), nil
+	case *CreateGroup:
+		if err := t.administer(by, 0); err != nil {
+			return 0, err
+		}
+		if err := validName("name", c.Name, maxNameLen); err != nil {
+			return 0, err
+		}
+		t.Next.Group++
+		t.Groups[t.Next.Group] = &Group{ID: t.Next.Group, Name: c.Name}
+		return t.created(x, 0, uint64(t.Next.Group)), nil
+	case *CreateFolder:
+		if err := t.inDomain(by, "domain", c.Domain); err != nil {
+			return 0, err
+		}
+		if err := validName("name", c.Name, maxNameLen); err != nil {
+			return 0, err
+		}
+		if err := t.validGroups("revokeRead", c.RevokeRead); err != nil {
+			return 0, err
+		}
+		t.Next.Folder++
+		t.Folders[t.Next.Folder] = &Folder{ID: t.Next.Folder, Name: c.Name, Domain: c.Domain, Propagate: c.Propagate, RevokeRead: slices.Clone(c.RevokeRead)}
+		return t.created(x, c.Domain, uint64(t.Next.Folder)), nil
+	case *UpdateFolder:
+		f := t.Folders[c.Folder]
+		if f == nil {
+			return 0, notFound("folderId")
+		}
+		if err := t.administer(by, f.Domain); err != nil {
+			return 0, err
+		}
+		if c.RevokeRead != nil {
+			if err := t.validGroups("revokeRead", *c.RevokeRead); err != nil {
+				return 0, err
+			}
+			f.RevokeRead = slices.Clone(*c.RevokeRead)
+		}
+		if c.Propagate != nil {
+			f.Propagate = *c.Propagate
+		}
+		t.emit(x, Event{Kind: EvObjectUpdated, Domain: f.Domain, Object: uint64(f.ID)})
+		return uint64(f.ID), nil
+	case *CreateQueue:
+		q := &Queue{Name: c.Name, Domain: c.Domain, Folder: c.Folder, Strategy: c.Strategy, ServiceLevel: c.ServiceLevel, RevokeRead: slices.Clone(c.RevokeRead)}
+		if q.Strategy == 0 {
+			q.Strategy = LongestIdle
+		}
+		if err := t.inDomain(by, "domain", c.Domain); err != nil {
+			return 0, err
+		}
+		if err := t.validQueue(q); err != nil {
+			return 0, err
+		}
+		t.Next.Queue++
+		q.ID = t.Next.Queue
+		t.Queues[q.ID] = q
+		t.configureAll(x)
+		return t.created(x, c.Domain, uint64(q.ID)), nil
+	case *UpdateQueue:
+		old := t.Queues[c.Queue]
+		if old == nil {
+			return 0, notFound("queueId")
+		}
+		if err := t.administer(by, old.Domain); err != nil {
+			return 0, err
+		}
+		q := *old
+		if c.Folder != nil {
+			q.Folder = *c.Folder
+		}
+		if c.Strategy != nil {
+			q.Strategy = *c.Strategy
+		}
+		if c.ServiceLevel != nil {
+			q.ServiceLevel = *c.ServiceLevel
+		}
+		if c.RevokeRead != nil {
+			q.RevokeRead = slices.Clone(*c.RevokeRead)
+		}
+		if err := t.validQueue(&q); err != nil {
+			return 0, err
+		}
+		*old = q
+		t.configureAll(x)
+		t.emit(x, Event{Kind: EvObjectUpdated, Domain: q.Domain, Queue: q.ID, Object: uint64(q.ID)})
+		return uint64(q.ID), nil
+	case *CreateCode:
+		if c.CodeKind != WrapUpCode && c.CodeKind != AwayReason {
+			return 0, invalid("codeKind", "must be a wrap-up code or an away reason")
+		}
+		if c.Domain == 0 {
+			if err := t.administer(by, 0); err != nil {
+				return 0, err
+			}
+		} else if err := t.inDomain(by, "domain", c.Domain); err != nil {
+			return 0, err
+		}
+		if err := validName("name", c.Name, 100); err != nil {
+			return 0, err
+		}
+		t.Next.Code++
+		t.Codes[t.Next.Code] = &Code{ID: t.Next.Code, Kind: c.CodeKind, Name: c.Name, Domain: c.Domain}
+		return t.created(x, c.Domain, uint64(t.Next.Code)), nil
+	}
+	return 0, invalid("kind", "unknown configuration command %T", cmd)
+}
+
+// inDomain checks that the domain exists and the principal administers it.
+func (t *Tenant) inDomain(by Principal, field string, d DomainID) error {
+	if t.Domains[d] == nil {
+		return notFound(field)
+	}
+	return t.administer(by, d)
+}
+
+func (t *Tenant) created(x *opCtx, d DomainID, id uint64) uint64 {
+	t.emit(x, Event{Kind: EvObjectCreated, Domain: d, Object: id})
+	return id
+}
+
+func (t *Tenant) validGroups(field string, gs []GroupID) error {
+	for i, g := range gs {
+		if t.Groups[g] == nil {
+			return notFound(fieldIndex(field, i, ""))
+		}
+	}
+	return nil
+}
+
+func (t *Tenant) validQueue(q *Queue) error {
+	if err := validName("name", q.Name, maxNameLen); err != nil {
+		return err
+	}
+	if q.Strategy < LongestIdle || q.Strategy > FewestHandled {
+		return invalid("strategy", "must be longest-idle, round-robin or fewest-handled")
+	}
+	if q.ServiceLevel < 0 || q.ServiceLevel > 24*time.Hour {
+		return invalid("serviceLevel", "must be between 0 (the tenant's) and 24h")
+	}
+	if q.Folder != 0 && t.Folders[q.Folder] == nil {
+		return notFound("folder")
+	}
+	return t.validGroups("revokeRead", q.RevokeRead)
+}

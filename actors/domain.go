@@ -1,0 +1,454 @@
+package actors
+
+import (
+	"slices"
+	"time"
+)
+
+// Callback is one customer's request to be called back. It lives in the
+// domain it currently waits in; Domains lists every domain it has passed
+// through (the requesting domain first), and users of any of them see it.
+type Callback struct {
+	ID            CallbackID        `json:"id"`
+	Seq           uint64            `json:"seq"` // creation order, the last tie-breaker
+	Queue         QueueID           `json:"queue"`
+	Domain        DomainID          `json:"domain"` // where it waits and is routed now
+	Domains       []DomainID        `json:"domains"`
+	Status        CallbackStatus    `json:"status"`
+	Priority      int32             `json:"priority"`
+	Attempts      int32             `json:"attempts"`
+	Created       int64             `json:"created"`
+	Due           int64             `json:"due"`
+	Expires       int64             `json:"expires,omitempty"`
+	Offer         OfferID           `json:"offer,omitempty"`
+	OfferDeadline int64             `json:"offerDeadline,omitempty"`
+	OfferedAt     int64             `json:"offeredAt,omitempty"`
+	AcceptedAt    int64             `json:"acceptedAt,omitempty"`
+	Agent         UserID            `json:"agent,omitempty"`
+	CustomerName  string            `json:"customerName"`
+	Numbers       []string          `json:"numbers"`
+	Data          map[string]string `json:"data,omitempty"`
+	Disposition   CodeID            `json:"disposition,omitempty"`
+	Comment       string            `json:"comment,omitempty"`
+	Bytes         int64             `json:"bytes"` // counted against the storage quota
+
+	heapIdx int32
+}
+
+// Agent is the routing view of one agent, kept by the domain of the
+// agent's active position.
+type Agent struct {
+	ID        UserID     `json:"id"`
+	Presence  Presence   `json:"presence"`
+	Reason    string     `json:"reason,omitempty"`
+	Since     int64      `json:"since"`     // presence last changed
+	IdleSince int64      `json:"idleSince"` // last became available
+	Handled   int64      `json:"handled"`
+	LastOffer uint64     `json:"lastOffer"` // offer sequence, for round robin
+	Callback  CallbackID `json:"callback,omitempty"`
+	WrapUntil int64      `json:"wrapUntil,omitempty"`
+	Slots     []Slot     `json:"slots"`
+
+	// switched is set while an automatic position switch waits for the
+	// offer it was made for, so the offered event can say so.
+	switched *Event
+}
+
+// Slot is an agent's membership of one queue as seen by the pool.
+type Slot struct {
+	Queue QueueID `json:"queue"`
+	Tier  int32   `json:"tier"`
+	idx   int32   // position in the queue's pool, -1 when not pooled
+}
+
+// QueueConf is what a domain needs to know of a queue's configuration.
+type QueueConf struct {
+	Strategy     Strategy `json:"strategy"`
+	ServiceLevel int64    `json:"serviceLevel"`
+}
+
+// QueueStats are the running counters of one queue in one domain.
+type QueueStats struct {
+	Offered      int64 `json:"offered"`
+	Answered     int64 `json:"answered"`
+	AnsweredInSL int64 `json:"answeredInSL"`
+	Completed    int64 `json:"completed"`
+	Abandoned    int64 `json:"abandoned"` // canceled or expired while waiting
+	Failed       int64 `json:"failed"`
+	TimedOut     int64 `json:"timedOut"`
+	WaitSum      int64 `json:"waitSum"`   // nanoseconds, answered callbacks
+	HandleSum    int64 `json:"handleSum"` // nanoseconds, accepted to completed
+}
+
+// Domain is the routing state of one domain: its callbacks, the waiting
+// line and available-agent pool of every queue it has callbacks or agents
+// for, its deadlines and statistics.
+type Domain struct {
+	ID        DomainID                 `json:"id"`
+	Tenant    TenantID                 `json:"tenant"`
+	Policy    Policy                   `json:"policy"`
+	Queues    map[QueueID]QueueConf    `json:"queues"`
+	Callbacks map[CallbackID]*Callback `json:"callbacks"`
+	Agents    map[UserID]*Agent        `json:"agents"`
+	Stats     map[QueueID]*QueueStats  `json:"stats"`
+	OfferSeq  uint64                   `json:"offerSeq"`
+
+	lines     map[QueueID]*line
+	deadlines deadlineHeap
+}
+
+type line struct {
+	waiting callbackHeap
+	pool    agentPool
+	conf    QueueConf
+}
+
+func newDomain(tenant TenantID, id DomainID) *Domain {
+	d := &Domain{
+		ID: id, Tenant: tenant,
+		Queues:    map[QueueID]QueueConf{},
+		Callbacks: map[CallbackID]*Callback{},
+		Agents:    map[UserID]*Agent{},
+		Stats:     map[QueueID]*QueueStats{},
+	}
+	d.lines = map[QueueID]*line{}
+	return d
+}
+
+func (d *Domain) line(q QueueID) *line {
+	l := d.lines[q]
+	if l == nil {
+		l = &line{conf: d.Queues[q]}
+		d.lines[q] = l
+	}
+	return l
+}
+
+func (d *Domain) stats(q QueueID) *QueueStats {
+	s := d.Stats[q]
+	if s == nil {
+		s = &QueueStats{}
+		d.Stats[q] = s
+	}
+	return s
+}
+
+// rebuild derives the lines, pools and deadlines from the stored objects,
+// in identifier order, after a restore.
+func (d *Domain) rebuild() {
+	d.lines = map[QueueID]*line{}
+	d.deadlines = nil
+	for _, id := range sortedKeys(d.Callbacks) {
+		c := d.Callbacks[id]
+		c.heapIdx = -1
+		switch c.Status {
+		case Queued:
+			d.line(c.Queue).waiting.push(c)
+		case Scheduled:
+			d.deadlines.push(deadline{at: c.Due, kind: dueAt, id: uint64(c.ID)})
+		case Offered:
+			d.deadlines.push(deadline{at: c.OfferDeadline, kind: offerExpiresAt, id: uint64(c.ID)})
+		}
+		if !c.Status.Terminal() && c.Expires != 0 {
+			d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
+		}
+	}
+	for _, id := range sortedKeys(d.Agents) {
+		a := d.Agents[id]
+		for i := range a.Slots {
+			a.Slots[i].idx = -1
+		}
+		switch a.Presence {
+		case Available:
+			d.pool(a)
+		case WrapUp:
+			d.deadlines.push(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
+		}
+	}
+}
+
+// opCtx carries what every domain operation needs: the time, where events
+// go, and who asks (for visibility checks made by the tenant's rules).
+type opCtx struct {
+	now    int64
+	events *[]Event
+	guard  guard
+}
+
+func (d *Domain) emit(x *opCtx, e Event) {
+	e.At = x.now
+	e.Tenant = d.Tenant
+	if e.Domain == 0 {
+		e.Domain = d.ID
+	}
+	*x.events = append(*x.events, e)
+}
+
+// setStatus moves a callback through its lifecycle; an impossible
+// transition is a bug in the core.
+func (d *Domain) setStatus(c *Callback, to CallbackStatus) {
+	if !canTransition(c.Status, to) {
+		panic("actors: impossible callback transition " + c.Status.String() + " -> " + to.String())
+	}
+	c.Status = to
+}
+
+// setPresence records a presence change and says so.
+func (d *Domain) setPresence(x *opCtx, a *Agent, p Presence, reason string) {
+	if a.Presence == Available && p != Available {
+		d.unpool(a)
+	}
+	a.Presence, a.Reason, a.Since = p, reason, x.now
+	d.emit(x, Event{Kind: EvPresenceChanged, Agent: a.ID, Presence: p, Reason: reason})
+	if p == Available {
+		a.IdleSince = x.now
+		d.pool(a)
+		d.routeAgent(x, a)
+	}
+}
+
+func (d *Domain) pool(a *Agent) {
+	for i := range a.Slots {
+		s := &a.Slots[i]
+		l := d.line(s.Queue)
+		var key int64
+		switch l.conf.Strategy {
+		case RoundRobin:
+			key = int64(a.LastOffer)
+		case FewestHandled:
+			key = a.Handled
+		default:
+			key = a.IdleSince
+		}
+		l.pool.push(poolEntry{tier: s.Tier, key: key, agent: a, slot: int32(i)})
+	}
+}
+
+func (d *Domain) unpool(a *Agent) {
+	for i := range a.Slots {
+		if idx := a.Slots[i].idx; idx >= 0 {
+			d.lines[a.Slots[i].Queue].pool.remove(int(idx))
+		}
+	}
+}
+
+// enqueue makes a callback wait in its queue's line and routes the line.
+func (d *Domain) enqueue(x *opCtx, c *Callback) {
+	d.setStatus(c, Queued)
+	l := d.line(c.Queue)
+	l.waiting.push(c)
+	d.emit(x, Event{Kind: EvCallbackQueued, Queue: c.Queue, Callback: c.ID})
+	d.routeLine(x, l)
+}
+
+// schedule makes a callback wait until due, or queues it when already due.
+func (d *Domain) schedule(x *opCtx, c *Callback, due int64) {
+	c.Due = due
+	if due <= x.now {
+		d.enqueue(x, c)
+		return
+	}
+	if c.Status != Scheduled {
+		d.setStatus(c, Scheduled)
+	}
+	d.deadlines.push(deadline{at: due, kind: dueAt, id: uint64(c.ID)})
+	d.emit(x, Event{Kind: EvCallbackScheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(due)})
+}
+
+// routeLine offers the line's best waiting callbacks to its best available
+// agents while both exist.
+func (d *Domain) routeLine(x *opCtx, l *line) {
+	for len(l.waiting) > 0 && len(l.pool) > 0 {
+		d.offer(x, l, l.waiting[0], l.pool[0].agent)
+	}
+}
+
+// routeAgent gives a newly available agent the best waiting callback among
+// their queues. Every line either has no waiting callback or no available
+// agent (routing restores that after every change), so no other agent is
+// a better choice for that callback.
+func (d *Domain) routeAgent(x *opCtx, a *Agent) {
+	var best *Callback
+	var bestLine *line
+	for i := range a.Slots {
+		l := d.lines[a.Slots[i].Queue]
+		if len(l.waiting) > 0 && (best == nil || callbackBefore(l.waiting[0], best)) {
+			best, bestLine = l.waiting[0], l
+		}
+	}
+	if best != nil {
+		d.offer(x, bestLine, best, a)
+	}
+}
+
+func (d *Domain) offer(x *opCtx, l *line, c *Callback, a *Agent) {
+	l.waiting.remove(c)
+	d.unpool(a)
+	d.setStatus(c, Offered)
+	d.OfferSeq++
+	c.Offer = OfferID(uint64(d.ID)<<40 | d.OfferSeq)
+	c.Agent = a.ID
+	c.OfferedAt = x.now
+	c.OfferDeadline = x.now + int64(d.Policy.OfferTimeout)
+	a.Presence, a.Reason, a.Since = Reserved, "", x.now
+	a.Callback = c.ID
+	a.LastOffer = d.OfferSeq
+	d.deadlines.push(deadline{at: c.OfferDeadline, kind: offerExpiresAt, id: uint64(c.ID)})
+	d.stats(c.Queue).Offered++
+	e := Event{Kind: EvCallbackOffered, Queue: c.Queue, Callback: c.ID, Agent: a.ID, Offer: c.Offer}
+	if s := a.switched; s != nil {
+		e.Switched, e.FromPosition, e.ToPosition = true, s.FromPosition, s.ToPosition
+		a.switched = nil
+	}
+	d.emit(x, e)
+}
+
+// requeue puts an offered callback back in its line at its original place
+// (its due time and creation order are unchanged).
+func (d *Domain) requeue(x *opCtx, c *Callback) {
+	c.Offer, c.Agent, c.OfferDeadline = 0, 0, 0
+	if c.Expires != 0 && c.Expires <= x.now {
+		d.setStatus(c, Queued) // offered -> queued -> expired
+		d.setStatus(c, Expired)
+		d.stats(c.Queue).Abandoned++
+		d.emit(x, Event{Kind: EvCallbackExpired, Queue: c.Queue, Callback: c.ID})
+		return
+	}
+	d.setStatus(c, Queued)
+	l := d.line(c.Queue)
+	l.waiting.push(c)
+	d.routeLine(x, l)
+}
+
+// releaseAgent ends an agent's work on a callback: wrap-up when the tenant
+// has one, otherwise available again.
+func (d *Domain) releaseAgent(x *opCtx, a *Agent, wrapUp bool) {
+	a.Callback = 0
+	if wrapUp && d.Policy.WrapUp > 0 {
+		a.WrapUntil = x.now + int64(d.Policy.WrapUp)
+		d.deadlines.push(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
+		d.setPresence(x, a, WrapUp, "")
+		return
+	}
+	d.setPresence(x, a, Available, "")
+}
+
+// tick fires every deadline at or before now, in deadline order.
+func (d *Domain) tick(x *opCtx) {
+	for len(d.deadlines) > 0 && d.deadlines[0].at <= x.now {
+		dl := d.deadlines.pop()
+		switch dl.kind {
+		case dueAt:
+			if c := d.Callbacks[CallbackID(dl.id)]; c != nil && c.Status == Scheduled && c.Due == dl.at {
+				d.enqueue(x, c)
+			}
+		case offerExpiresAt:
+			c := d.Callbacks[CallbackID(dl.id)]
+			if c == nil || c.Status != Offered || c.OfferDeadline != dl.at {
+				continue
+			}
+			a := d.Agents[c.Agent]
+			d.stats(c.Queue).TimedOut++
+			d.emit(x, Event{Kind: EvOfferTimedOut, Queue: c.Queue, Callback: c.ID, Agent: c.Agent, Offer: c.Offer})
+			a.Callback = 0
+			d.setPresence(x, a, Away, d.Policy.NotRespondingAway)
+			d.requeue(x, c)
+		case expiresAt:
+			c := d.Callbacks[CallbackID(dl.id)]
+			if c == nil || c.Expires != dl.at || (c.Status != Queued && c.Status != Scheduled) {
+				continue
+			}
+			if c.Status == Queued {
+				d.lines[c.Queue].waiting.remove(c)
+			}
+			d.setStatus(c, Expired)
+			d.stats(c.Queue).Abandoned++
+			d.emit(x, Event{Kind: EvCallbackExpired, Queue: c.Queue, Callback: c.ID})
+		case wrapUpEndsAt:
+			if a := d.Agents[UserID(dl.id)]; a != nil && a.Presence == WrapUp && a.WrapUntil == dl.at {
+				a.WrapUntil = 0
+				d.setPresence(x, a, Available, "")
+			}
+		}
+	}
+}
+
+// nextDeadline is the earliest pending deadline, or 0.
+func (d *Domain) nextDeadline() int64 {
+	if len(d.deadlines) == 0 {
+		return 0
+	}
+	return d.deadlines[0].at
+}
+
+// stranded lists, in queue order, the queues (of those given, or all when
+// none are given) that have waiting callbacks and no available agent.
+func (d *Domain) stranded(only []QueueID, out []QueueID) []QueueID {
+	for _, q := range sortedKeys(d.lines) {
+		if len(only) > 0 && !slices.Contains(only, q) {
+			continue
+		}
+		if l := d.lines[q]; len(l.waiting) > 0 && len(l.pool) == 0 {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// QueueReport is the real-time view of one queue in one domain.
+type QueueReport struct {
+	Queue           QueueID       `json:"queue"`
+	Domain          DomainID      `json:"domain"`
+	Waiting         int           `json:"waiting"`
+	LongestWait     time.Duration `json:"longestWait"`
+	AgentsAvailable int           `json:"agentsAvailable"`
+	ServiceLevel    float64       `json:"serviceLevel"` // answered within the threshold / answered; 1 when none answered
+	QueueStats
+}
+
+func (d *Domain) report(q QueueID, now int64) QueueReport {
+	r := QueueReport{Queue: q, Domain: d.ID, ServiceLevel: 1}
+	if s := d.Stats[q]; s != nil {
+		r.QueueStats = *s
+		if s.Answered > 0 {
+			r.ServiceLevel = float64(s.AnsweredInSL) / float64(s.Answered)
+		}
+	}
+	if l := d.lines[q]; l != nil {
+		r.Waiting, r.AgentsAvailable = len(l.waiting), len(l.pool)
+		for _, c := range l.waiting {
+			r.LongestWait = max(r.LongestWait, time.Duration(now-c.Due))
+		}
+	}
+	return r
+}
+
+// position is the 1-based place of a queued callback in its line and the
+// estimated wait: the callbacks ahead, times the mean handle time, shared
+// among the agents of the line.
+func (d *Domain) position(c *Callback) (int, time.Duration) {
+	if c.Status != Queued {
+		return 0, 0
+	}
+	l := d.lines[c.Queue]
+	ahead := 0
+	for _, o := range l.waiting {
+		if callbackBefore(o, c) {
+			ahead++
+		}
+	}
+	aht := int64(5 * time.Minute)
+	if s := d.Stats[c.Queue]; s != nil && s.Completed > 0 {
+		aht = s.HandleSum / s.Completed
+	}
+	staffed := int64(0)
+	for _, a := range d.Agents {
+		if a.Presence != Offline && a.Presence != Away && slices.ContainsFunc(a.Slots, func(s Slot) bool { return s.Queue == c.Queue }) {
+			staffed++
+		}
+	}
+	if staffed == 0 {
+		staffed = 1
+	}
+	return ahead + 1, time.Duration(int64(ahead+1) * aht / staffed)
+}

@@ -1,0 +1,307 @@
+package actors
+
+import "slices"
+
+// A tenant changes a domain's routing state only through domain operations,
+// one at a time and in log order. In the pure core the tenant calls
+// Domain.handle directly; inside the actor system the operation is a message
+// to the domain's actor, which calls the same function. The operation and
+// its result are owned by the tenant and reused, so the pure path does not
+// allocate.
+
+type opCode uint8
+
+const (
+	opConfigure      opCode = iota + 1 // take the tenant's policy and queue settings
+	opAttach                           // an agent's active position is now in this domain
+	opDetach                           // the agent leaves (switch, update, deletion)
+	opMemberships                      // replace an agent's queue memberships
+	opPresence                         // an agent asks to change presence
+	opAddCallback                      // a new or transferred-in callback
+	opRemoveCallback                   // a waiting callback transfers out
+	opCallback                         // an action on one callback (see cbAction)
+	opTick                             // fire due deadlines
+	opStranded                         // which queues wait with no agent
+	opGet                              // read one callback
+)
+
+type cbAction uint8
+
+const (
+	actReschedule cbAction = iota + 1
+	actCancel
+	actAccept
+	actReject
+	actComplete
+	actFail
+)
+
+type domainOp struct {
+	code opCode
+	x    opCtx
+
+	agent       *Agent
+	user        UserID
+	onlyIdle    bool // opDetach: only if available (automatic switch)
+	presence    Presence
+	reason      string
+	memberships []Slot
+	policy      Policy
+	queues      map[QueueID]QueueConf
+
+	callback *Callback
+	id       CallbackID
+	action   cbAction
+	offer    OfferID
+	at       int64
+	code2    CodeID
+	only     []QueueID
+}
+
+type opResult struct {
+	err      error
+	agent    *Agent
+	callback *Callback
+	stranded []QueueID
+}
+
+// handle applies one operation. It is the only entry into a domain's state.
+func (d *Domain) handle(op *domainOp, r *opResult) {
+	x := &op.x
+	switch op.code {
+	case opConfigure:
+		d.Policy = op.policy
+		d.Queues = op.queues
+		for _, q := range sortedKeys(d.lines) {
+			l := d.lines[q]
+			if l.conf != d.Queues[q] {
+				l.conf = d.Queues[q]
+				d.repool(l)
+			}
+		}
+	case opAttach:
+		a := op.agent
+		d.Agents[a.ID] = a
+		for i := range a.Slots {
+			a.Slots[i].idx = -1
+		}
+		if a.Presence == Available {
+			d.pool(a)
+			d.routeAgent(x, a)
+		}
+		if a.Presence == WrapUp {
+			d.deadlines.push(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
+		}
+	case opDetach:
+		a := d.Agents[op.user]
+		if a == nil || (op.onlyIdle && a.Presence != Available) {
+			return
+		}
+		if a.Presence == Available {
+			d.unpool(a)
+		}
+		delete(d.Agents, a.ID)
+		r.agent = a
+	case opMemberships:
+		a := d.Agents[op.user]
+		avail := a.Presence == Available
+		if avail {
+			d.unpool(a)
+		}
+		a.Slots = op.memberships
+		for i := range a.Slots {
+			a.Slots[i].idx = -1
+		}
+		if avail {
+			d.pool(a)
+			d.routeAgent(x, a)
+		}
+	case opPresence:
+		r.err = d.requestPresence(x, d.Agents[op.user], op.presence, op.reason)
+	case opAddCallback:
+		c := op.callback
+		d.Callbacks[c.ID] = c
+		c.Domain, c.heapIdx = d.ID, -1
+		if c.Expires != 0 {
+			d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
+		}
+		if c.Status == 0 {
+			c.Status = Scheduled
+		}
+		d.schedule(x, c, c.Due)
+	case opRemoveCallback:
+		c := d.Callbacks[op.id]
+		if c == nil {
+			r.err = notFound("callback")
+			return
+		}
+		if r.err = x.guard.check(c); r.err != nil {
+			return
+		}
+		if c.Status != Queued && c.Status != Scheduled {
+			r.err = refuse(ErrConflict, "callback", "only a waiting callback can be transferred, this one is %s", c.Status)
+			return
+		}
+		if c.Status == Queued {
+			d.lines[c.Queue].waiting.remove(c)
+		}
+		delete(d.Callbacks, c.ID)
+		r.callback = c
+	case opCallback:
+		c := d.Callbacks[op.id]
+		if c == nil {
+			r.err = notFound("callback")
+			return
+		}
+		if r.err = x.guard.check(c); r.err != nil {
+			return
+		}
+		r.err = d.callbackAction(x, op, c)
+		r.callback = c
+	case opTick:
+		d.tick(x)
+	case opStranded:
+		r.stranded = d.stranded(op.only, r.stranded[:0])
+	case opGet:
+		c := d.Callbacks[op.id]
+		if c == nil {
+			r.err = notFound("callback")
+			return
+		}
+		if r.err = x.guard.check(c); r.err != nil {
+			return
+		}
+		r.callback = c
+	}
+}
+
+// repool recomputes the pool of a line whose strategy changed.
+func (d *Domain) repool(l *line) {
+	agents := make([]*Agent, 0, len(l.pool))
+	for _, e := range l.pool {
+		agents = append(agents, e.agent)
+	}
+	slices.SortFunc(agents, func(a, b *Agent) int { return cmpID(a.ID, b.ID) })
+	for _, a := range agents {
+		d.unpool(a)
+		d.pool(a)
+	}
+}
+
+// requestPresence is a presence change asked for by a person: offline,
+// available or away. Reserved and busy belong to the engine, and an agent
+// with a callback must finish it first.
+func (d *Domain) requestPresence(x *opCtx, a *Agent, p Presence, reason string) error {
+	switch {
+	case p == Reserved || p == Busy || p == WrapUp:
+		return invalid("presence", "%s is set by the engine, not by request", p)
+	case a.Callback != 0:
+		return refuse(ErrConflict, "presence", "agent is %s with a callback; finish it first", a.Presence)
+	case p == Away && reason == "":
+		return invalid("reason", "an away reason is required")
+	case p != Away && reason != "":
+		return invalid("reason", "only away takes a reason")
+	case a.Presence == p && a.Reason == reason:
+		return nil
+	}
+	a.WrapUntil = 0
+	d.setPresence(x, a, p, reason)
+	return nil
+}
+
+// callbackAction applies an agent's or a supervisor's action to a visible
+// callback. Permission to act was checked by the tenant; here are the
+// lifecycle rules.
+func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
+	switch op.action {
+	case actReschedule:
+		if c.Status != Scheduled && c.Status != Queued {
+			return refuse(ErrConflict, "callback", "only a waiting callback can be rescheduled, this one is %s", c.Status)
+		}
+		if c.Status == Queued {
+			d.lines[c.Queue].waiting.remove(c)
+			d.setStatus(c, Scheduled)
+		}
+		d.emit(x, Event{Kind: EvCallbackRescheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(op.at)})
+		d.schedule(x, c, op.at)
+	case actCancel:
+		switch c.Status {
+		case Queued:
+			d.lines[c.Queue].waiting.remove(c)
+		case Scheduled:
+		case Offered:
+			a := d.Agents[c.Agent]
+			c.Offer, c.Agent = 0, 0
+			d.setStatus(c, Canceled)
+			d.stats(c.Queue).Abandoned++
+			d.emit(x, Event{Kind: EvCallbackCanceled, Queue: c.Queue, Callback: c.ID})
+			d.releaseAgent(x, a, false)
+			return nil
+		default:
+			return refuse(ErrConflict, "callback", "a %s callback cannot be canceled", c.Status)
+		}
+		d.setStatus(c, Canceled)
+		d.stats(c.Queue).Abandoned++
+		d.emit(x, Event{Kind: EvCallbackCanceled, Queue: c.Queue, Callback: c.ID})
+	case actAccept, actReject:
+		if c.Status != Offered || c.Offer != op.offer || c.Agent != op.user {
+			return refuse(ErrConflict, "offer", "offer %d is not the current offer of this callback to this agent", op.offer)
+		}
+		a := d.Agents[c.Agent]
+		if op.action == actReject {
+			d.emit(x, Event{Kind: EvOfferRejected, Queue: c.Queue, Callback: c.ID, Agent: a.ID, Offer: c.Offer})
+			a.Callback = 0
+			d.requeue(x, c)
+			if a.Presence == Reserved {
+				d.setPresence(x, a, Available, "")
+			}
+			return nil
+		}
+		d.setStatus(c, InProgress)
+		c.Attempts++
+		c.AcceptedAt = x.now
+		s := d.stats(c.Queue)
+		s.Answered++
+		wait := x.now - c.Due
+		s.WaitSum += wait
+		if wait <= d.Queues[c.Queue].ServiceLevel {
+			s.AnsweredInSL++
+		}
+		a.Presence, a.Since = Busy, x.now
+		d.emit(x, Event{Kind: EvOfferAccepted, Queue: c.Queue, Callback: c.ID, Agent: a.ID, Offer: c.Offer})
+		d.emit(x, Event{Kind: EvPresenceChanged, Agent: a.ID, Presence: Busy})
+	case actComplete, actFail:
+		if c.Status != InProgress {
+			return refuse(ErrConflict, "callback", "only a callback in progress can be closed, this one is %s", c.Status)
+		}
+		if op.action == actComplete && d.Policy.CloseCommentRequired && op.reason == "" {
+			return invalid("comment", "this tenant requires a comment when a callback is closed")
+		}
+		a := d.Agents[c.Agent]
+		s := d.stats(c.Queue)
+		s.HandleSum += x.now - c.AcceptedAt
+		c.Offer, c.OfferDeadline = 0, 0
+		if op.action == actComplete {
+			d.setStatus(c, Completed)
+			c.Disposition, c.Comment = op.code2, op.reason
+			s.Completed++
+			d.emit(x, Event{Kind: EvCallbackCompleted, Queue: c.Queue, Callback: c.ID, Agent: c.Agent, Object: uint64(op.code2)})
+		} else {
+			d.emit(x, Event{Kind: EvAttemptFailed, Queue: c.Queue, Callback: c.ID, Agent: c.Agent, Reason: op.reason})
+			if int(c.Attempts) >= d.Policy.MaxAttempts {
+				d.setStatus(c, Failed)
+				s.Failed++
+				d.emit(x, Event{Kind: EvCallbackFailed, Queue: c.Queue, Callback: c.ID, Reason: "maximum attempts reached"})
+			} else {
+				c.Agent = 0
+				d.setStatus(c, Scheduled)
+				d.schedule(x, c, x.now+int64(d.Policy.RetryDelay))
+			}
+		}
+		if a != nil {
+			a.Handled++
+			d.releaseAgent(x, a, true)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package actors
+
+// The waiting line and the available-agent pool of each queue are binary
+// heaps with a total order (ties broken by unique identifiers), so the
+// order in which entries pop never depends on the order they were pushed:
+// a restored replica routes exactly like the original.
+
+// callbackHeap orders queued callbacks: higher priority first, then older
+// due time, then creation order.
+type callbackHeap []*Callback
+
+func callbackBefore(a, b *Callback) bool {
+	if a.Priority != b.Priority {
+		return a.Priority > b.Priority
+	}
+	if a.Due != b.Due {
+		return a.Due < b.Due
+	}
+	return a.Seq < b.Seq
+}
+
+func (h *callbackHeap) push(c *Callback) {
+	c.heapIdx = int32(len(*h))
+	*h = append(*h, c)
+	h.up(int(c.heapIdx))
+}
+
+func (h *callbackHeap) remove(c *Callback) {
+	i := int(c.heapIdx)
+	n := len(*h) - 1
+	if i != n {
+		h.swap(i, n)
+	}
+	(*h)[n] = nil
+	*h = (*h)[:n]
+	c.heapIdx = -1
+	if i != n {
+		if !h.down(i) {
+			h.up(i)
+		}
+	}
+}
+
+func (h callbackHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx = int32(i)
+	h[j].heapIdx = int32(j)
+}
+
+func (h callbackHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !callbackBefore(h[i], h[p]) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h callbackHeap) down(i int) bool {
+	start, n := i, len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && callbackBefore(h[r], h[l]) {
+			m = r
+		}
+		if !callbackBefore(h[m], h[i]) {
+			break
+		}
+		h.swap(i, m)
+		i = m
+	}
+	return i > start
+}
+
+// poolEntry is an available agent in one queue's pool. The key is computed
+// when the agent becomes available and does not change while it is pooled.
+type poolEntry struct {
+	tier  int32
+	key   int64 // by strategy: idle since, last offer sequence, or handled count
+	agent *Agent
+	slot  int32 // index into agent.Slots
+}
+
+func poolBefore(a, b *poolEntry) bool {
+	if a.tier != b.tier {
+		return a.tier < b.tier
+	}
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.agent.ID < b.agent.ID
+}
+
+type agentPool []poolEntry
+
+func (h *agentPool) push(e poolEntry) {
+	e.agent.Slots[e.slot].idx = int32(len(*h))
+	*h = append(*h, e)
+	h.up(len(*h) - 1)
+}
+
+func (h *agentPool) remove(i int) {
+	n := len(*h) - 1
+	(*h)[i].agent.Slots[(*h)[i].slot].idx = -1
+	if i != n {
+		(*h)[i] = (*h)[n]
+		(*h)[i].agent.Slots[(*h)[i].slot].idx = int32(i)
+	}
+	(*h)[n] = poolEntry{}
+	*h = (*h)[:n]
+	if i != n {
+		if !h.down(i) {
+			h.up(i)
+		}
+	}
+}
+
+func (h agentPool) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].agent.Slots[h[i].slot].idx = int32(i)
+	h[j].agent.Slots[h[j].slot].idx = int32(j)
+}
+
+func (h agentPool) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !poolBefore(&h[i], &h[p]) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h agentPool) down(i int) bool {
+	start, n := i, len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && poolBefore(&h[r], &h[l]) {
+			m = r
+		}
+		if !poolBefore(&h[m], &h[i]) {
+			break
+		}
+		h.swap(i, m)
+		i = m
+	}
+	return i > start
+}
+
+// deadline is a pending timer of a domain. Entries are not removed when
+// the thing they time out changes; a popped entry is checked against the
+// current state and ignored when stale.
+type deadline struct {
+	at   int64
+	kind deadlineKind
+	id   uint64 // callback or agent
+}
+
+type deadlineKind uint8
+
+const (
+	dueAt deadlineKind = iota + 1 // a scheduled callback or retry becomes due
+	offerExpiresAt
+	expiresAt // a waiting callback expires
+	wrapUpEndsAt
+)
+
+func deadlineBefore(a, b deadline) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	return a.id < b.id
+}
+
+type deadlineHeap []deadline
+
+func (h *deadlineHeap) push(d deadline) {
+	*h = append(*h, d)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !deadlineBefore(s[i], s[p]) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *deadlineHeap) pop() deadline {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && deadlineBefore(s[r], s[l]) {
+			m = r
+		}
+		if !deadlineBefore(s[m], s[i]) {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}

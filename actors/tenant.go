@@ -1,0 +1,1095 @@
+package actors
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on names and sizes that hold for every tenant.
+const (
+	MaxDomainNameLen  = 500
+	maxNameLen        = 500
+	maxNumbers        = 10
+	maxNumberLen      = 32
+	maxDataEntries    = 50
+	maxDataLen        = 1024
+	maxPriority       = 1000
+	idempotencyWindow = 24 * time.Hour
+	callbackOverhead  = 64 // bytes counted per callback besides its text
+)
+
+// DomainNode is a domain in the tenant's tree.
+type DomainNode struct {
+	ID     DomainID `json:"id"`
+	Name   string   `json:"name"`
+	Parent DomainID `json:"parent,omitempty"` // zero for Home
+}
+
+// User is a person of the tenant: staff with roles and, for agents,
+// positions and queue memberships.
+type User struct {
+	ID          UserID       `json:"id"`
+	Name        string       `json:"name"`
+	Home        DomainID     `json:"home"`
+	Grants      []Grant      `json:"grants"`
+	Groups      []GroupID    `json:"groups,omitempty"`
+	Positions   []Position   `json:"positions,omitempty"`
+	Active      int          `json:"active"` // index of the active position
+	Memberships []Membership `json:"memberships,omitempty"`
+	// Presence mirrors the agent's presence as kept by its active domain,
+	// updated from the events that domain emits.
+	Presence Presence `json:"presence,omitempty"`
+}
+
+func (u *User) isAgent() bool {
+	return slices.ContainsFunc(u.Grants, func(g Grant) bool { return g.Role == RoleAgent })
+}
+
+func (u *User) activeDomain() DomainID {
+	if len(u.Positions) == 0 {
+		return 0
+	}
+	return u.Positions[u.Active].Domain
+}
+
+// App is a channel application: a custom channel's provider, bound to one
+// domain.
+type App struct {
+	ID     AppID    `json:"id"`
+	Name   string   `json:"name"`
+	Domain DomainID `json:"domain"`
+}
+
+// Group is an access group (a line of business).
+type Group struct {
+	ID   GroupID `json:"id"`
+	Name string  `json:"name"`
+}
+
+// Folder groups queues; with Propagate its permissions apply to them all.
+type Folder struct {
+	ID         FolderID  `json:"id"`
+	Name       string    `json:"name"`
+	Domain     DomainID  `json:"domain"`
+	Propagate  bool      `json:"propagate"`
+	RevokeRead []GroupID `json:"revokeRead,omitempty"`
+}
+
+// Queue is a virtual queue's configuration.
+type Queue struct {
+	ID           QueueID       `json:"id"`
+	Name         string        `json:"name"`
+	Domain       DomainID      `json:"domain"`
+	Folder       FolderID      `json:"folder,omitempty"`
+	Strategy     Strategy      `json:"strategy"`
+	ServiceLevel time.Duration `json:"serviceLevel"` // zero: the tenant's
+	RevokeRead   []GroupID     `json:"revokeRead,omitempty"`
+}
+
+// Code is a wrap-up code or away reason; Domain zero means unassigned.
+type Code struct {
+	ID     CodeID   `json:"id"`
+	Kind   CodeKind `json:"kind"`
+	Name   string   `json:"name"`
+	Domain DomainID `json:"domain,omitempty"`
+}
+
+type idempotent struct {
+	Callback CallbackID `json:"callback"`
+	At       int64      `json:"at"`
+}
+
+// Counters allocate identifiers; they only grow.
+type Counters struct {
+	Domain   DomainID   `json:"domain"`
+	User     UserID     `json:"user"`
+	App      AppID      `json:"app"`
+	Group    GroupID    `json:"group"`
+	Folder   FolderID   `json:"folder"`
+	Queue    QueueID    `json:"queue"`
+	Code     CodeID     `json:"code"`
+	Callback CallbackID `json:"callback"`
+}
+
+// Tenant is one tenant's configuration and the index of its callbacks. Its
+// domains' routing state is reached only through domain operations.
+type Tenant struct {
+	ID             TenantID                 `json:"id"`
+	Profile        Profile                  `json:"profile"`
+	Host           string                   `json:"host,omitempty"`
+	Limits         Limits                   `json:"limits"`
+	Features       map[Feature]bool         `json:"features"`
+	Policy         Policy                   `json:"policy"`
+	Status         TenantStatus             `json:"status"`
+	Domains        map[DomainID]*DomainNode `json:"domains"`
+	Users          map[UserID]*User         `json:"users"`
+	Apps           map[AppID]*App           `json:"apps"`
+	Groups         map[GroupID]*Group       `json:"groups"`
+	Folders        map[FolderID]*Folder     `json:"folders"`
+	Queues         map[QueueID]*Queue       `json:"queues"`
+	Codes          map[CodeID]*Code         `json:"codes"`
+	APIKeys        map[string]Principal     `json:"apiKeys"`
+	Idempotency    map[string]idempotent    `json:"idempotency"`
+	CallbackDomain map[CallbackID]DomainID  `json:"callbackDomain"`
+	ActiveNumbers  map[string]CallbackID    `json:"activeNumbers"` // queue/number of non-terminal callbacks
+	StorageUsed    int64                    `json:"storageUsed"`
+	Next           Counters                 `json:"next"`
+
+	routing map[DomainID]*Domain
+	port    func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
+	op      domainOp
+	res     opResult
+}
+
+func newTenant(id TenantID, c *CreateTenant) *Tenant {
+	t := &Tenant{
+		ID: id, Profile: c.Profile, Host: c.Host, Limits: c.Limits,
+		Features: DefaultFeatures(), Policy: DefaultPolicy(), Status: TenantActive,
+		Domains: map[DomainID]*DomainNode{}, Users: map[UserID]*User{}, Apps: map[AppID]*App{},
+		Groups: map[GroupID]*Group{}, Folders: map[FolderID]*Folder{}, Queues: map[QueueID]*Queue{},
+		Codes: map[CodeID]*Code{}, APIKeys: map[string]Principal{}, Idempotency: map[string]idempotent{},
+		CallbackDomain: map[CallbackID]DomainID{}, ActiveNumbers: map[string]CallbackID{},
+		routing: map[DomainID]*Domain{},
+	}
+	return t
+}
+
+// call runs one domain operation through the tenant's port.
+func (t *Tenant) call(did DomainID, op *domainOp) *opResult {
+	r := &t.res
+	*r = opResult{stranded: r.stranded[:0]}
+	d := t.routing[did]
+	if t.port != nil {
+		t.port(d, op, r)
+	} else {
+		d.handle(op, r)
+	}
+	return r
+}
+
+func (t *Tenant) newOp(code opCode, x *opCtx) *domainOp {
+	t.op = domainOp{code: code, x: *x}
+	return &t.op
+}
+
+// configure sends the tenant's policy and queue settings to a domain.
+func (t *Tenant) configure(x *opCtx, did DomainID) {
+	op := t.newOp(opConfigure, x)
+	op.policy = t.Policy
+	op.queues = make(map[QueueID]QueueConf, len(t.Queues))
+	for id, q := range t.Queues {
+		sl := q.ServiceLevel
+		if sl == 0 {
+			sl = t.Policy.ServiceLevel
+		}
+		op.queues[id] = QueueConf{Strategy: q.Strategy, ServiceLevel: int64(sl)}
+	}
+	t.call(did, op)
+}
+
+func (t *Tenant) configureAll(x *opCtx) {
+	for _, did := range sortedKeys(t.routing) {
+		t.configure(x, did)
+	}
+}
+
+func (t *Tenant) emit(x *opCtx, e Event) {
+	e.At, e.Tenant = x.now, t.ID
+	*x.events = append(*x.events, e)
+}
+
+// apply runs one tenant command. On error nothing has changed.
+func (t *Tenant) apply(x *opCtx, cmd TenantCommand, by Principal) (uint64, error) {
+	if t.Status != TenantActive {
+		return 0, refuse(ErrTenantDisabled, "tenant", "the tenant is disabled; its data is kept")
+	}
+	start := len(*x.events)
+	id, err := t.dispatch(x, cmd, by)
+	if err != nil {
+		return 0, err
+	}
+	t.mirrorPresence(*x.events, start)
+	if t.Policy.AutoSwitchPosition {
+		t.autoSwitch(x, start)
+	}
+	return id, nil
+}
+
+func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, error) {
+	switch c := cmd.(type) {
+	case *CreateDomain:
+		return t.createDomain(x, by, c)
+	case *RenameDomain:
+		return 0, t.renameDomain(x, by, c)
+	case *DeleteDomain:
+		return 0, t.deleteDomain(x, by, c)
+	case *CreateUser:
+		return t.createUser(x, by, c)
+	case *UpdateUser:
+		return 0, t.updateUser(x, by, c)
+	case *DeleteUser:
+		return 0, t.deleteUser(x, by, c)
+	case *CreateApp, *CreateGroup, *CreateFolder, *UpdateFolder, *CreateQueue, *UpdateQueue, *CreateCode:
+		return t.configObject(x, by, c)
+	case *SetPresence:
+		return 0, t.setPresence(x, by, c)
+	case *SwitchPosition:
+		return 0, t.switchPosition(x, by, c)
+	case *CreateCallback:
+		return t.createCallback(x, by, c)
+	case *RescheduleCallback, *CancelCallback, *AcceptOffer, *RejectOffer, *CompleteCallback, *FailAttempt:
+		return 0, t.callbackCommand(x, by, c)
+	case *TransferCallback:
+		return 0, t.transfer(x, by, c)
+	case *PutAPIKey, *RevokeAPIKey:
+		return 0, t.apiKey(x, by, c)
+	}
+	return 0, invalid("kind", "unknown command %T", cmd)
+}
+
+// Domains.
+
+func validName(field, name string, maxLen int) error {
+	n := utf8.RuneCountInString(name)
+	switch {
+	case strings.TrimSpace(name) == "":
+		return invalid(field, "must not be empty")
+	case n > maxLen:
+		return invalid(field, "must be at most %d characters, got %d", maxLen, n)
+	case !utf8.ValidString(name):
+		return invalid(field, "must be valid UTF-8")
+	}
+	return nil
+}
+
+func (t *Tenant) siblingNamed(parent DomainID, name string, except DomainID) bool {
+	for _, n := range t.Domains {
+		if n.Parent == parent && n.ID != except && strings.EqualFold(n.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tenant) administer(by Principal, d DomainID) error {
+	var domains []DomainID
+	if d != 0 {
+		domains = []DomainID{d}
+	}
+	return t.Allowed(by, ActAdminister, domains, 0)
+}
+
+func (t *Tenant) createDomain(x *opCtx, by Principal, c *CreateDomain) (uint64, error) {
+	if t.Domains[c.Parent] == nil {
+		return 0, notFound("parentId")
+	}
+	if err := t.administer(by, c.Parent); err != nil {
+		return 0, err
+	}
+	if err := validName("name", c.Name, MaxDomainNameLen); err != nil {
+		return 0, err
+	}
+	if len(t.Domains) >= t.Limits.MaxDomains {
+		return 0, refuse(ErrLimit, "limits.maxDomains", "the tenant may have at most %d domains", t.Limits.MaxDomains)
+	}
+	if t.siblingNamed(c.Parent, c.Name, 0) {
+		return 0, refuse(ErrConflict, "name", "a sibling domain is already named %q", c.Name)
+	}
+	t.Next.Domain++
+	id := t.Next.Domain
+	t.addDomain(x, &DomainNode{ID: id, Name: c.Name, Parent: c.Parent})
+	return uint64(id), nil
+}
+
+func (t *Tenant) addDomain(x *opCtx, n *DomainNode) {
+	t.Domains[n.ID] = n
+	t.routing[n.ID] = newDomain(t.ID, n.ID)
+	t.configure(x, n.ID)
+	t.emit(x, Event{Kind: EvDomainCreated, Domain: n.ID, Object: uint64(n.Parent)})
+}
+
+func (t *Tenant) renameDomain(x *opCtx, by Principal, c *RenameDomain) error {
+	n := t.Domains[c.Domain]
+	if n == nil {
+		return notFound("domainId")
+	}
+	if err := t.administer(by, c.Domain); err != nil {
+		return err
+	}
+	if err := validName("name", c.Name, MaxDomainNameLen); err != nil {
+		return err
+	}
+	if t.siblingNamed(n.Parent, c.Name, n.ID) {
+		return refuse(ErrConflict, "name", "a sibling domain is already named %q", c.Name)
+	}
+	n.Name = c.Name
+	t.emit(x, Event{Kind: EvDomainRenamed, Domain: n.ID})
+	return nil
+}
+
+func (t *Tenant) deleteDomain(x *opCtx, by Principal, c *DeleteDomain) error {
+	n := t.Domains[c.Domain]
+	if n == nil {
+		return notFound("domainId")
+	}
+	if err := t.administer(by, c.Domain); err != nil {
+		return err
+	}
+	if n.ID == HomeDomain {
+		return refuse(ErrConflict, "domainId", "the Home domain cannot be deleted; it can be renamed")
+	}
+	if what := t.domainUse(n.ID); what != "" {
+		return refuse(ErrConflict, "domainId", "the domain is not empty: it still holds %s", what)
+	}
+	delete(t.Domains, n.ID)
+	delete(t.routing, n.ID)
+	for _, u := range t.Users {
+		for i := range u.Grants {
+			u.Grants[i].Scope.Domains = slices.DeleteFunc(u.Grants[i].Scope.Domains, func(d DomainID) bool { return d == n.ID })
+		}
+	}
+	t.emit(x, Event{Kind: EvDomainDeleted, Domain: n.ID})
+	return nil
+}
+
+// domainUse names the first kind of object still in the domain, or "".
+func (t *Tenant) domainUse(d DomainID) string {
+	for _, n := range t.Domains {
+		if n.Parent == d {
+			return "child domains"
+		}
+	}
+	for _, u := range t.Users {
+		if u.Home == d || slices.ContainsFunc(u.Positions, func(p Position) bool { return p.Domain == d }) {
+			return "users or positions"
+		}
+	}
+	for _, q := range t.Queues {
+		if q.Domain == d {
+			return "queues"
+		}
+	}
+	for _, a := range t.Apps {
+		if a.Domain == d {
+			return "applications"
+		}
+	}
+	for _, f := range t.Folders {
+		if f.Domain == d {
+			return "folders"
+		}
+	}
+	for _, c := range t.Codes {
+		if c.Domain == d {
+			return "codes"
+		}
+	}
+	if len(t.routing[d].Callbacks) > 0 {
+		return "callbacks"
+	}
+	return ""
+}
+
+// Users.
+
+func (t *Tenant) validGrants(grants []Grant) error {
+	if len(grants) == 0 {
+		return invalid("grants", "a user needs at least one role")
+	}
+	for i, g := range grants {
+		if g.Role < RoleAgent || g.Role > RoleAdministrator {
+			return invalid(fieldIndex("grants", i, "role"), "unknown role")
+		}
+		if !g.Scope.All && len(g.Scope.Domains) == 0 {
+			return invalid(fieldIndex("grants", i, "scope"), "name domains or all")
+		}
+		for _, d := range g.Scope.Domains {
+			if t.Domains[d] == nil {
+				return notFound(fieldIndex("grants", i, "scope.domains"))
+			}
+		}
+	}
+	return nil
+}
+
+// grantsWithin refuses to hand out more than the granting principal holds:
+// every scoped domain must be administrable by them.
+func (t *Tenant) grantsWithin(by Principal, grants []Grant) error {
+	for i, g := range grants {
+		if g.Scope.All {
+			if err := t.administer(by, 0); err != nil || !t.holdsAll(by) {
+				return refuse(ErrForbidden, fieldIndex("grants", i, "scope"), "only an administrator of all domains may grant all domains")
+			}
+			continue
+		}
+		for _, d := range g.Scope.Domains {
+			if err := t.administer(by, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t *Tenant) holdsAll(by Principal) bool {
+	if by.Kind == PrincipalSystem {
+		return true
+	}
+	u := t.Users[by.User]
+	return u != nil && slices.ContainsFunc(u.Grants, func(g Grant) bool { return g.Role == RoleAdministrator && g.Scope.All })
+}
+
+func (t *Tenant) validPositions(ps []Position, ms []Membership, groups []GroupID) error {
+	for i, p := range ps {
+		if t.Domains[p.Domain] == nil {
+			return notFound(fieldIndex("positions", i, "domain"))
+		}
+		if err := validName(fieldIndex("positions", i, "name"), p.Name, maxNameLen); err != nil {
+			return err
+		}
+	}
+	seen := map[QueueID]bool{}
+	for i, m := range ms {
+		if t.Queues[m.Queue] == nil {
+			return notFound(fieldIndex("memberships", i, "queue"))
+		}
+		if seen[m.Queue] {
+			return invalid(fieldIndex("memberships", i, "queue"), "listed twice")
+		}
+		seen[m.Queue] = true
+		if m.Tier < 1 || m.Tier > 10 {
+			return invalid(fieldIndex("memberships", i, "tier"), "must be between 1 and 10, got %d", m.Tier)
+		}
+	}
+	for i, g := range groups {
+		if t.Groups[g] == nil {
+			return notFound(fieldIndex("groups", i, ""))
+		}
+	}
+	return nil
+}
+
+func (t *Tenant) agentCount() int {
+	n := 0
+	for _, u := range t.Users {
+		if u.isAgent() {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *Tenant) createUser(x *opCtx, by Principal, c *CreateUser) (uint64, error) {
+	if t.Domains[c.Home] == nil {
+		return 0, notFound("home")
+	}
+	if err := t.administer(by, c.Home); err != nil {
+		return 0, err
+	}
+	if err := validName("name", c.Name, maxNameLen); err != nil {
+		return 0, err
+	}
+	if err := t.validGrants(c.Grants); err != nil {
+		return 0, err
+	}
+	if err := t.grantsWithin(by, c.Grants); err != nil {
+		return 0, err
+	}
+	if err := t.validPositions(c.Positions, c.Memberships, c.Groups); err != nil {
+		return 0, err
+	}
+	for _, u := range t.Users {
+		if strings.EqualFold(u.Name, c.Name) {
+			return 0, refuse(ErrConflict, "name", "a user is already named %q", c.Name)
+		}
+	}
+	u := &User{Name: c.Name, Home: c.Home, Grants: slices.Clone(c.Grants), Groups: slices.Clone(c.Groups),
+		Positions: slices.Clone(c.Positions), Memberships: slices.Clone(c.Memberships)}
+	if u.isAgent() {
+		if t.agentCount() >= t.Limits.MaxAgents {
+			return 0, refuse(ErrLimit, "limits.maxAgents", "the tenant may have at most %d agents", t.Limits.MaxAgents)
+		}
+		if len(u.Positions) == 0 {
+			u.Positions = []Position{{Name: "default", Domain: c.Home}}
+		}
+	}
+	t.Next.User++
+	u.ID = t.Next.User
+	t.Users[u.ID] = u
+	t.emit(x, Event{Kind: EvUserCreated, Agent: u.ID, Domain: u.Home})
+	if len(u.Positions) > 0 {
+		u.Presence = Offline
+		t.attach(x, u, &Agent{ID: u.ID, Presence: Offline, Since: x.now, Slots: u.slots()})
+	}
+	return uint64(u.ID), nil
+}
+
+func (u *User) slots() []Slot {
+	s := make([]Slot, len(u.Memberships))
+	for i, m := range u.Memberships {
+		s[i] = Slot{Queue: m.Queue, Tier: int32(m.Tier), idx: -1}
+	}
+	return s
+}
+
+func (t *Tenant) attach(x *opCtx, u *User, a *Agent) {
+	op := t.newOp(opAttach, x)
+	op.agent = a
+	t.call(u.activeDomain(), op)
+}
+
+func (t *Tenant) detach(x *opCtx, u *User, onlyIdle bool) *Agent {
+	op := t.newOp(opDetach, x)
+	op.user, op.onlyIdle = u.ID, onlyIdle
+	return t.call(u.activeDomain(), op).agent
+}
+
+func (t *Tenant) user(by Principal, id UserID, act Action) (*User, error) {
+	u := t.Users[id]
+	if u == nil {
+		return nil, notFound("userId")
+	}
+	if err := t.Allowed(by, act, []DomainID{u.Home}, 0); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (t *Tenant) updateUser(x *opCtx, by Principal, c *UpdateUser) error {
+	u, err := t.user(by, c.User, ActAdminister)
+	if err != nil {
+		return err
+	}
+	grants, groups, positions, memberships := u.Grants, u.Groups, u.Positions, u.Memberships
+	if c.Grants != nil {
+		grants = *c.Grants
+		if err := t.validGrants(grants); err != nil {
+			return err
+		}
+		if err := t.grantsWithin(by, grants); err != nil {
+			return err
+		}
+	}
+	if c.Groups != nil {
+		groups = *c.Groups
+	}
+	if c.Positions != nil {
+		positions = *c.Positions
+		if u.Presence != Offline && u.Presence != 0 {
+			return refuse(ErrConflict, "positions", "positions change only while the agent is offline, the agent is %s", u.Presence)
+		}
+	}
+	if c.Memberships != nil {
+		memberships = *c.Memberships
+	}
+	if err := t.validPositions(positions, memberships, groups); err != nil {
+		return err
+	}
+	wasAgent := u.isAgent()
+	next := &User{Grants: grants}
+	if !wasAgent && next.isAgent() && t.agentCount() >= t.Limits.MaxAgents {
+		return refuse(ErrLimit, "limits.maxAgents", "the tenant may have at most %d agents", t.Limits.MaxAgents)
+	}
+	if next.isAgent() && len(positions) == 0 {
+		return invalid("positions", "an agent needs at least one position")
+	}
+	// Valid: apply.
+	var a *Agent
+	if len(u.Positions) > 0 && c.Positions != nil {
+		a = t.detach(x, u, false)
+	}
+	u.Grants, u.Groups = slices.Clone(grants), slices.Clone(groups)
+	if c.Positions != nil {
+		u.Positions, u.Active = slices.Clone(positions), 0
+	}
+	u.Memberships = slices.Clone(memberships)
+	switch {
+	case c.Positions != nil && len(u.Positions) > 0:
+		if a == nil {
+			a = &Agent{ID: u.ID, Presence: Offline, Since: x.now}
+			u.Presence = Offline
+		}
+		a.Slots = u.slots()
+		t.attach(x, u, a)
+	case c.Memberships != nil && len(u.Positions) > 0:
+		op := t.newOp(opMemberships, x)
+		op.user, op.memberships = u.ID, u.slots()
+		t.call(u.activeDomain(), op)
+	}
+	t.emit(x, Event{Kind: EvUserUpdated, Agent: u.ID})
+	return nil
+}
+
+func (t *Tenant) deleteUser(x *opCtx, by Principal, c *DeleteUser) error {
+	u, err := t.user(by, c.User, ActAdminister)
+	if err != nil {
+		return err
+	}
+	if u.Presence != Offline && u.Presence != 0 {
+		return refuse(ErrConflict, "userId", "only an offline user can be deleted, the agent is %s", u.Presence)
+	}
+	if len(u.Positions) > 0 {
+		t.detach(x, u, false)
+	}
+	delete(t.Users, u.ID)
+	for _, h := range sortedKeys(t.APIKeys) {
+		if p := t.APIKeys[h]; p.Kind == PrincipalUser && p.User == u.ID {
+			delete(t.APIKeys, h)
+		}
+	}
+	t.emit(x, Event{Kind: EvUserDeleted, Agent: u.ID})
+	return nil
+}
+
+// Presence and positions.
+
+func (t *Tenant) agent(by Principal, id UserID) (*User, error) {
+	u := t.Users[id]
+	if u == nil || len(u.Positions) == 0 {
+		return nil, notFound("agentId")
+	}
+	if by.Kind == PrincipalUser && by.User == id {
+		return u, nil
+	}
+	if err := t.Allowed(by, ActSetPresence, []DomainID{u.activeDomain()}, 0); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (t *Tenant) setPresence(x *opCtx, by Principal, c *SetPresence) error {
+	u, err := t.agent(by, c.Agent)
+	if err != nil {
+		return err
+	}
+	if c.Presence < Offline || c.Presence > Away {
+		return invalid("presence", "unknown presence")
+	}
+	if c.Presence == Away && c.Reason != "" && !t.awayReasonKnown(u, c.Reason) {
+		return notFound("reason")
+	}
+	op := t.newOp(opPresence, x)
+	op.user, op.presence, op.reason = u.ID, c.Presence, c.Reason
+	return t.call(u.activeDomain(), op).err
+}
+
+// awayReasonKnown: the reason is the tenant's not-responding reason, or an
+// away reason the agent can see (unassigned, or in a domain they cover).
+func (t *Tenant) awayReasonKnown(u *User, reason string) bool {
+	if reason == t.Policy.NotRespondingAway {
+		return true
+	}
+	for _, c := range t.Codes {
+		if c.Kind == AwayReason && c.Name == reason && (c.Domain == 0 || t.userCovers(u, c.Domain)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tenant) switchPosition(x *opCtx, by Principal, c *SwitchPosition) error {
+	u, err := t.agent(by, c.Agent)
+	if err != nil {
+		return err
+	}
+	if c.Position < 0 || c.Position >= len(u.Positions) {
+		return invalid("position", "the agent has positions 0 to %d", len(u.Positions)-1)
+	}
+	if u.Presence == Reserved || u.Presence == Busy {
+		return refuse(ErrConflict, "position", "the agent is %s; finish the callback first", u.Presence)
+	}
+	if c.Position == u.Active {
+		return nil
+	}
+	t.moveAgent(x, u, c.Position, false)
+	return nil
+}
+
+// moveAgent makes another position active, carrying the agent's routing
+// state from the old domain to the new one.
+func (t *Tenant) moveAgent(x *opCtx, u *User, to int, automatic bool) bool {
+	a := t.detach(x, u, automatic)
+	if a == nil {
+		return false
+	}
+	from := u.Active
+	u.Active = to
+	t.emit(x, Event{Kind: EvPositionSwitched, Domain: u.activeDomain(), Agent: u.ID, FromPosition: from, ToPosition: to, Switched: automatic})
+	if automatic {
+		a.switched = &Event{FromPosition: from, ToPosition: to}
+	}
+	t.attach(x, u, a)
+	return true
+}
+
+// mirrorPresence keeps the tenant's view of agent presence in step with
+// the events its domains emitted.
+func (t *Tenant) mirrorPresence(events []Event, from int) {
+	for _, e := range events[from:] {
+		switch e.Kind {
+		case EvPresenceChanged:
+			if u := t.Users[e.Agent]; u != nil {
+				u.Presence = e.Presence
+			}
+		case EvCallbackOffered:
+			if u := t.Users[e.Agent]; u != nil {
+				u.Presence = Reserved
+			}
+		}
+	}
+}
+
+// autoSwitch, for tenants that allow it, moves available agents to another
+// of their positions where callbacks wait with no agent of that domain.
+// It looks at the domains this command touched and at the other position
+// domains of agents that became available, and takes candidate agents in
+// user order; each switch is in the offered event.
+func (t *Tenant) autoSwitch(x *opCtx, start int) {
+	var look []DomainID
+	for _, e := range (*x.events)[start:] {
+		switch e.Kind {
+		case EvCallbackQueued:
+			look = append(look, e.Domain)
+		case EvPresenceChanged:
+			if u := t.Users[e.Agent]; u != nil && e.Presence == Available && len(u.Positions) > 1 {
+				for _, p := range u.Positions {
+					look = append(look, p.Domain)
+				}
+			}
+		}
+	}
+	slices.Sort(look)
+	look = slices.Compact(look)
+	users := sortedKeys(t.Users)
+	for _, did := range look {
+		if t.routing[did] == nil {
+			continue
+		}
+		op := t.newOp(opStranded, x)
+		stranded := slices.Clone(t.call(did, op).stranded)
+		for _, q := range stranded {
+			for _, uid := range users {
+				u := t.Users[uid]
+				if u.Presence != Available || u.activeDomain() == did || !slices.ContainsFunc(u.Memberships, func(m Membership) bool { return m.Queue == q }) {
+					continue
+				}
+				to := slices.IndexFunc(u.Positions, func(p Position) bool { return p.Domain == did })
+				if to < 0 || !t.moveAgent(x, u, to, true) {
+					continue
+				}
+				t.mirrorPresence(*x.events, start)
+				op := t.newOp(opStranded, x)
+				op.only = []QueueID{q}
+				if len(t.call(did, op).stranded) == 0 {
+					break
+				}
+			}
+		}
+	}
+	t.mirrorPresence(*x.events, start)
+}
+
+// Callbacks.
+
+func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint64, error) {
+	if c.IdempotencyKey != "" {
+		if prev, ok := t.Idempotency[c.IdempotencyKey]; ok && x.now-prev.At < int64(idempotencyWindow) {
+			return uint64(prev.Callback), nil
+		}
+	}
+	q := t.Queues[c.Queue]
+	if q == nil {
+		return 0, notFound("queueId")
+	}
+	dom := c.Domain
+	if by.Kind == PrincipalApp {
+		if app := t.Apps[by.App]; app != nil {
+			if dom != 0 && dom != app.Domain {
+				return 0, invalid("domain", "a channel application creates callbacks only in its own domain")
+			}
+			dom = app.Domain
+		}
+	} else if dom == 0 {
+		dom = q.Domain
+	}
+	if t.Domains[dom] == nil {
+		return 0, notFound("domain")
+	}
+	if !t.queueServes(q.ID, dom) {
+		return 0, notFound("queueId")
+	}
+	if err := t.Allowed(by, ActCreateCallback, []DomainID{dom}, q.ID); err != nil {
+		return 0, err
+	}
+	if err := validName("customerName", c.CustomerName, maxNameLen); err != nil {
+		return 0, err
+	}
+	if len(c.Numbers) == 0 || len(c.Numbers) > maxNumbers {
+		return 0, invalid("numbers", "give 1 to %d numbers", maxNumbers)
+	}
+	bytes := int64(callbackOverhead + len(c.CustomerName))
+	for i, n := range c.Numbers {
+		if !validNumber(n) {
+			return 0, invalid(fieldIndex("numbers", i, ""), "must be a phone number of digits, optionally starting with +, at most %d characters", maxNumberLen)
+		}
+		bytes += int64(len(n))
+	}
+	if c.Priority < 0 || c.Priority > maxPriority {
+		return 0, invalid("priority", "must be between 0 and %d", maxPriority)
+	}
+	if len(c.Data) > maxDataEntries {
+		return 0, invalid("data", "at most %d entries", maxDataEntries)
+	}
+	for _, k := range sortedKeys(c.Data) {
+		if len(k) == 0 || len(k)+len(c.Data[k]) > maxDataLen {
+			return 0, invalid("data."+k, "keys must be non-empty and key plus value at most %d bytes", maxDataLen)
+		}
+		bytes += int64(len(k) + len(c.Data[k]))
+	}
+	due := x.now
+	if !c.ScheduledAt.IsZero() {
+		if c.ScheduledAt.UnixNano() > x.now {
+			if !t.Features[FeatureScheduledCallbacks] {
+				return 0, refuse(ErrFeatureDisabled, "callbackScheduledTime", "scheduled callbacks are not enabled for this tenant")
+			}
+			due = c.ScheduledAt.UnixNano()
+		}
+	}
+	if t.Policy.Duplicates == DuplicateReject {
+		for i, n := range c.Numbers {
+			if prev, ok := t.ActiveNumbers[numberKey(q.ID, n)]; ok {
+				return 0, refuse(ErrDuplicate, fieldIndex("numbers", i, ""), "callback %d for this number is already active in this queue", prev)
+			}
+		}
+	}
+	if t.StorageUsed+bytes > t.Limits.StorageQuotaBytes {
+		return 0, refuse(ErrQuota, "limits.storageQuotaBytes", "storing %d more bytes would exceed the quota of %d bytes (%d used)", bytes, t.Limits.StorageQuotaBytes, t.StorageUsed)
+	}
+	// Valid: apply.
+	t.Next.Callback++
+	cb := &Callback{
+		ID: t.Next.Callback, Seq: uint64(t.Next.Callback), Queue: q.ID, Domains: []DomainID{dom},
+		Priority: int32(c.Priority), Created: x.now, Due: due, CustomerName: c.CustomerName,
+		Numbers: slices.Clone(c.Numbers), Bytes: bytes,
+	}
+	if len(c.Data) > 0 {
+		cb.Data = make(map[string]string, len(c.Data))
+		for k, v := range c.Data {
+			cb.Data[k] = v
+		}
+	}
+	if t.Policy.CallbackTTL > 0 {
+		cb.Expires = due + int64(t.Policy.CallbackTTL)
+	}
+	t.StorageUsed += bytes
+	t.CallbackDomain[cb.ID] = dom
+	for _, n := range cb.Numbers {
+		t.ActiveNumbers[numberKey(q.ID, n)] = cb.ID
+	}
+	if c.IdempotencyKey != "" {
+		t.Idempotency[c.IdempotencyKey] = idempotent{Callback: cb.ID, At: x.now}
+	}
+	op := t.newOp(opAddCallback, x)
+	op.callback = cb
+	t.call(dom, op)
+	return uint64(cb.ID), nil
+}
+
+func numberKey(q QueueID, n string) string {
+	return strconv.FormatUint(uint64(q), 10) + "/" + n
+}
+
+func validNumber(n string) bool {
+	if len(n) < 2 || len(n) > maxNumberLen {
+		return false
+	}
+	for i, r := range n {
+		if !(r >= '0' && r <= '9') && !(i == 0 && r == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// callbackCommand forwards an action on one callback to its domain.
+func (t *Tenant) callbackCommand(x *opCtx, by Principal, cmd TenantCommand) error {
+	op := t.newOp(opCallback, x)
+	op.x.guard = guard{t: t, p: by, act: ActManageCallback}
+	switch c := cmd.(type) {
+	case *RescheduleCallback:
+		if !t.Features[FeatureScheduledCallbacks] {
+			return refuse(ErrFeatureDisabled, "callbackScheduledTime", "scheduled callbacks are not enabled for this tenant")
+		}
+		if c.At.IsZero() {
+			return invalid("callbackScheduledTime", "is required")
+		}
+		op.id, op.action, op.at = c.Callback, actReschedule, max(c.At.UnixNano(), x.now)
+	case *CancelCallback:
+		op.id, op.action = c.Callback, actCancel
+	case *AcceptOffer:
+		op.id, op.action, op.offer = c.Callback, actAccept, c.Offer
+	case *RejectOffer:
+		op.id, op.action, op.offer = c.Callback, actReject, c.Offer
+	case *CompleteCallback:
+		op.id, op.action, op.code2, op.reason = c.Callback, actComplete, c.Disposition, c.Comment
+	case *FailAttempt:
+		op.id, op.action, op.reason = c.Callback, actFail, c.Reason
+	}
+	if op.action >= actAccept {
+		op.x.guard.act = ActHandleCallback
+		if by.Kind != PrincipalUser {
+			return refuse(ErrForbidden, "callbackId", "only the offered agent handles a callback")
+		}
+		op.user = by.User
+	}
+	if op.action == actComplete {
+		if err := t.validDisposition(by, op.code2); err != nil {
+			return err
+		}
+		if len(op.reason) > maxDataLen {
+			return invalid("comment", "at most %d bytes", maxDataLen)
+		}
+	}
+	did, ok := t.CallbackDomain[op.id]
+	if !ok {
+		return notFound("callbackId")
+	}
+	r := t.call(did, op)
+	if r.err != nil {
+		return r.err
+	}
+	if r.callback.Status.Terminal() {
+		t.release(r.callback)
+	}
+	return nil
+}
+
+func (t *Tenant) validDisposition(by Principal, id CodeID) error {
+	code := t.Codes[id]
+	if code == nil || code.Kind != WrapUpCode {
+		return notFound("disposition")
+	}
+	if code.Domain != 0 && !t.sees(by, []DomainID{code.Domain}, 0) {
+		return notFound("disposition")
+	}
+	return nil
+}
+
+// release frees what only active callbacks hold: their numbers for the
+// duplicate check. Their data stays, counted in storage, until the tenant
+// is deleted.
+func (t *Tenant) release(c *Callback) {
+	for _, n := range c.Numbers {
+		k := numberKey(c.Queue, n)
+		if t.ActiveNumbers[k] == c.ID {
+			delete(t.ActiveNumbers, k)
+		}
+	}
+}
+
+func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
+	if !t.Features[FeatureTransfers] {
+		return refuse(ErrFeatureDisabled, "queueId", "transfers are not enabled for this tenant")
+	}
+	did, ok := t.CallbackDomain[c.Callback]
+	if !ok {
+		return notFound("callbackId")
+	}
+	q := t.Queues[c.Queue]
+	if q == nil || !t.sees(by, []DomainID{q.Domain}, q.ID) {
+		return notFound("queueId")
+	}
+	if err := t.Allowed(by, ActManageCallback, []DomainID{q.Domain}, q.ID); err != nil {
+		return err
+	}
+	op := t.newOp(opRemoveCallback, x)
+	op.id = c.Callback
+	op.x.guard = guard{t: t, p: by, act: ActManageCallback}
+	r := t.call(did, op)
+	if r.err != nil {
+		return r.err
+	}
+	cb := r.callback
+	t.release(cb)
+	from := cb.Queue
+	cb.Queue = q.ID
+	if !slices.Contains(cb.Domains, q.Domain) {
+		cb.Domains = append(cb.Domains, q.Domain)
+	}
+	t.CallbackDomain[cb.ID] = q.Domain
+	for _, n := range cb.Numbers {
+		t.ActiveNumbers[numberKey(q.ID, n)] = cb.ID
+	}
+	t.emit(x, Event{Kind: EvCallbackTransferred, Domain: q.Domain, Queue: q.ID, Callback: cb.ID, Object: uint64(from)})
+	add := t.newOp(opAddCallback, x)
+	add.callback = cb
+	t.call(q.Domain, add)
+	return nil
+}
+
+func (t *Tenant) tick(x *opCtx) {
+	start := len(*x.events)
+	for _, did := range sortedKeys(t.routing) {
+		if d := t.routing[did]; d.nextDeadline() == 0 || d.nextDeadline() > x.now {
+			continue
+		}
+		t.call(did, t.newOp(opTick, x))
+	}
+	for _, e := range (*x.events)[start:] {
+		if e.Kind == EvCallbackExpired || e.Kind == EvCallbackFailed {
+			if did, ok := t.CallbackDomain[e.Callback]; ok {
+				if c := t.routing[did].Callbacks[e.Callback]; c != nil {
+					t.release(c)
+				}
+			}
+		}
+	}
+}
+
+// nextDeadline is the tenant's earliest pending deadline, or 0.
+func (t *Tenant) nextDeadline() int64 {
+	var next int64
+	for _, d := range t.routing {
+		if n := d.nextDeadline(); n != 0 && (next == 0 || n < next) {
+			next = n
+		}
+	}
+	return next
+}
+
+func (t *Tenant) apiKey(x *opCtx, by Principal, cmd TenantCommand) error {
+	if !t.holdsAll(by) {
+		if err := t.Allowed(by, ActDeveloper, nil, 0); err != nil {
+			return err
+		}
+	}
+	switch c := cmd.(type) {
+	case *PutAPIKey:
+		if len(c.Hash) < 16 || len(c.Hash) > 128 {
+			return invalid("hash", "must be 16 to 128 characters")
+		}
+		switch c.For.Kind {
+		case PrincipalUser:
+			if t.Users[c.For.User] == nil {
+				return notFound("for.user")
+			}
+		case PrincipalApp:
+			if t.Apps[c.For.App] == nil {
+				return notFound("for.app")
+			}
+		default:
+			return invalid("for.kind", "an API key belongs to a user or an application")
+		}
+		t.APIKeys[c.Hash] = c.For
+	case *RevokeAPIKey:
+		if _, ok := t.APIKeys[c.Hash]; !ok {
+			return notFound("hash")
+		}
+		delete(t.APIKeys, c.Hash)
+	}
+	t.emit(x, Event{Kind: EvAPIKeyChanged})
+	return nil
+}
