@@ -1,0 +1,345 @@
+package actors
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// System runs an Engine inside protoactor-go actors: a root actor owns one
+// actor per tenant, and each tenant actor owns one child actor per domain.
+// Every message to a domain actor comes from its tenant actor, in order,
+// and the tenant waits for the answer before its next step, so a System
+// reaches exactly the state the pure Engine reaches from the same commands.
+// Tenants work in parallel with each other.
+//
+// The actors are thin: each Receive hands its message to the same plain
+// functions the Engine uses. The only clock here is the deadlock guard on
+// requests (requestTimeout); it never influences state.
+type System struct {
+	as   *actor.ActorSystem
+	root *actor.PID
+}
+
+const requestTimeout = 5 * time.Minute
+
+// NewSystem starts the actors over e, which the System then owns (e may be
+// new or restored from a snapshot).
+func NewSystem(e *Engine) *System {
+	quiet := actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
+	as := actor.NewActorSystem(quiet)
+	r := &rootActor{e: e, tenants: map[TenantID]*actor.PID{}}
+	root := as.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
+	s := &System{as: as, root: root}
+	s.request(&startMsg{})
+	return s
+}
+
+// Stop stops every actor.
+func (s *System) Stop() {
+	_ = s.as.Root.PoisonFuture(s.root).Wait()
+	s.as.Shutdown()
+}
+
+// Outcome is the answer to one command.
+type Outcome struct {
+	Result Result
+	Events []Event
+	Err    error
+}
+
+// Apply runs one command through the actors and waits for its outcome.
+func (s *System) Apply(cmd Command, now time.Time) (Result, []Event, error) {
+	o := s.request(&applyMsg{cmd: cmd, now: now}).(*Outcome)
+	return o.Result, o.Events, o.Err
+}
+
+// ApplyBatch runs commands addressed to one tenant, in order, as one
+// message (as the replicated log delivers a batch), and returns their
+// outcomes.
+func (s *System) ApplyBatch(tenant TenantID, cmds []TenantCommand, now time.Time) []Outcome {
+	return s.request(&batchMsg{tenant: tenant, cmds: cmds, now: now}).([]Outcome)
+}
+
+// ApplyBatchAsync is ApplyBatch without waiting; the outcomes arrive on the
+// returned future.
+func (s *System) ApplyBatchAsync(tenant TenantID, cmds []TenantCommand, now time.Time) *actor.Future {
+	return s.as.Root.RequestFuture(s.root, &batchMsg{tenant: tenant, cmds: cmds, now: now}, requestTimeout)
+}
+
+// Snapshot encodes the whole state, as Engine.Snapshot does.
+func (s *System) Snapshot() ([]byte, error) {
+	o := s.request(&snapshotMsg{}).(*snapshotReply)
+	return o.b, o.err
+}
+
+// Query runs fn on a tenant's state inside its actor, after every command
+// sent before it. fn must only read.
+func (s *System) Query(tenant TenantID, fn func(*Tenant) error) error {
+	return s.request(&queryMsg{tenant: tenant, fn: fn}).(*queryReply).err
+}
+
+func (s *System) request(msg any) any {
+	res, err := s.as.Root.RequestFuture(s.root, msg, requestTimeout).Result()
+	if err != nil {
+		panic(fmt.Sprintf("actors: request %T: %v", msg, err))
+	}
+	return res
+}
+
+type (
+	startMsg struct{}
+	applyMsg struct {
+		cmd Command
+		now time.Time
+	}
+	batchMsg struct {
+		tenant TenantID
+		cmds   []TenantCommand
+		now    time.Time
+	}
+	snapshotMsg   struct{}
+	snapshotReply struct {
+		b   []byte
+		err error
+	}
+	queryMsg struct {
+		tenant TenantID
+		fn     func(*Tenant) error
+	}
+	queryReply struct{ err error }
+	// runMsg runs fn inside a tenant actor; the root waits for it.
+	runMsg struct{ fn func() }
+	// domainCall is one domain operation; the tenant waits on done.
+	domainCall struct {
+		op   *domainOp
+		r    *opResult
+		done chan struct{}
+	}
+)
+
+// rootActor owns the tenant set and routes commands to tenant actors.
+type rootActor struct {
+	e       *Engine
+	tenants map[TenantID]*actor.PID
+}
+
+func (r *rootActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *startMsg:
+		for _, id := range sortedKeys(r.e.Tenants) {
+			r.spawn(ctx, r.e.Tenants[id])
+		}
+		ctx.Respond(&Outcome{})
+	case *applyMsg:
+		r.apply(ctx, m)
+	case *batchMsg:
+		pid := r.tenants[m.tenant]
+		if pid == nil {
+			out := make([]Outcome, len(m.cmds))
+			for i := range out {
+				out[i].Err = notFound("tenantId")
+			}
+			ctx.Respond(out)
+			return
+		}
+		ctx.Forward(pid)
+	case *queryMsg:
+		pid := r.tenants[m.tenant]
+		if pid == nil {
+			ctx.Respond(&queryReply{err: notFound("tenantId")})
+			return
+		}
+		ctx.Forward(pid)
+	case *snapshotMsg:
+		r.quiesce(ctx)
+		b, err := r.e.Snapshot()
+		ctx.Respond(&snapshotReply{b: b, err: err})
+	}
+}
+
+func (r *rootActor) spawn(ctx actor.Context, t *Tenant) {
+	ta := &tenantActor{t: t, domains: map[DomainID]*actor.PID{}}
+	r.tenants[t.ID] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ta }))
+}
+
+// inTenant runs fn inside the tenant's actor and waits for it.
+func (r *rootActor) inTenant(ctx actor.Context, id TenantID, fn func()) {
+	if _, err := ctx.RequestFuture(r.tenants[id], &runMsg{fn: fn}, requestTimeout).Result(); err != nil {
+		panic(fmt.Sprintf("actors: tenant %d: %v", id, err))
+	}
+}
+
+// quiesce waits until every tenant actor has finished what it was sent.
+func (r *rootActor) quiesce(ctx actor.Context) {
+	futures := make([]*actor.Future, 0, len(r.tenants))
+	for _, id := range sortedKeys(r.tenants) {
+		futures = append(futures, ctx.RequestFuture(r.tenants[id], &runMsg{fn: func() {}}, requestTimeout))
+	}
+	for _, f := range futures {
+		if err := f.Wait(); err != nil {
+			panic(fmt.Sprintf("actors: quiesce: %v", err))
+		}
+	}
+}
+
+func (r *rootActor) apply(ctx actor.Context, m *applyMsg) {
+	out := &Outcome{}
+	var events []Event
+	x := &opCtx{now: m.now.UnixNano(), events: &events}
+	switch c := m.cmd.(type) {
+	case *CreateTenant:
+		id, err := r.e.apply(x, c)
+		out.Result.ID, out.Err = id, err
+		if err == nil {
+			r.spawn(ctx, r.e.Tenants[TenantID(id)])
+		}
+	case *UpdateTenant, *SetTenantStatus, *DeleteTenant:
+		id := operatorTarget(c)
+		if r.tenants[id] == nil {
+			out.Err = notFound("tenantId")
+			break
+		}
+		r.inTenant(ctx, id, func() { out.Result.ID, out.Err = r.e.apply(x, c) })
+		if _, gone := r.e.Tenants[id]; !gone {
+			ctx.Stop(r.tenants[id])
+			delete(r.tenants, id)
+		}
+	case *Tick:
+		ids := sortedKeys(r.tenants)
+		if c.Tenant != 0 {
+			ids = []TenantID{c.Tenant}
+			if r.tenants[c.Tenant] == nil {
+				out.Err = notFound("tenantId")
+				break
+			}
+		}
+		// Tenants tick in parallel; their events are joined in tenant order.
+		per := make([][]Event, len(ids))
+		futures := make([]*actor.Future, len(ids))
+		for i, id := range ids {
+			t, i := r.e.Tenants[id], i
+			futures[i] = ctx.RequestFuture(r.tenants[id], &runMsg{fn: func() {
+				if t.Status == TenantActive {
+					t.tick(&opCtx{now: x.now, events: &per[i]})
+				}
+			}}, requestTimeout)
+		}
+		for i, f := range futures {
+			if err := f.Wait(); err != nil {
+				panic(fmt.Sprintf("actors: tick tenant %d: %v", ids[i], err))
+			}
+			events = append(events, per[i]...)
+		}
+	case TenantCommand:
+		if pid := r.tenants[c.TenantOf()]; pid != nil {
+			ctx.Forward(pid)
+			return
+		}
+		out.Err = notFound("tenantId")
+	default:
+		out.Err = invalid("kind", "unknown command %T", m.cmd)
+	}
+	if out.Err == nil {
+		out.Events = events
+	}
+	ctx.Respond(out)
+}
+
+func operatorTarget(c Command) TenantID {
+	switch c := c.(type) {
+	case *UpdateTenant:
+		return c.Tenant
+	case *SetTenantStatus:
+		return c.Tenant
+	case *DeleteTenant:
+		return c.Tenant
+	}
+	return 0
+}
+
+// tenantActor runs one tenant's commands in order and owns its domain
+// actors.
+type tenantActor struct {
+	t       *Tenant
+	domains map[DomainID]*actor.PID
+	ctx     actor.Context // the context of the message being handled
+	done    chan struct{}
+	events  []Event
+}
+
+func (ta *tenantActor) Receive(ctx actor.Context) {
+	ta.ctx = ctx
+	ta.t.port = ta.callDomain
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		ta.done = make(chan struct{}, 1)
+	case *applyMsg:
+		o := ta.apply(m.cmd.(TenantCommand), m.now)
+		ctx.Respond(&o)
+	case *batchMsg:
+		out := make([]Outcome, len(m.cmds))
+		for i, c := range m.cmds {
+			out[i] = ta.apply(c, m.now)
+		}
+		ctx.Respond(out)
+	case *queryMsg:
+		ctx.Respond(&queryReply{err: m.fn(ta.t)})
+	case *runMsg:
+		m.fn()
+		ta.stopDeleted()
+		ctx.Respond(true)
+	}
+}
+
+func (ta *tenantActor) apply(c TenantCommand, now time.Time) Outcome {
+	ta.events = ta.events[:0]
+	x := &opCtx{now: now.UnixNano(), events: &ta.events}
+	id, err := ta.t.apply(x, c, principalOf(c))
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	if _, ok := c.(*DeleteDomain); ok {
+		ta.stopDeleted()
+	}
+	return Outcome{Result: Result{ID: id}, Events: slices.Clone(ta.events)}
+}
+
+// callDomain is the tenant's port in the actor system: it sends the
+// operation to the domain's actor (spawning it on first use) and waits.
+func (ta *tenantActor) callDomain(d *Domain, op *domainOp, r *opResult) {
+	pid := ta.domains[d.ID]
+	if pid == nil {
+		da := &domainActor{d: d}
+		pid = ta.ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return da }))
+		ta.domains[d.ID] = pid
+	}
+	ta.ctx.Send(pid, &domainCall{op: op, r: r, done: ta.done})
+	<-ta.done
+}
+
+// stopDeleted stops the actors of domains the tenant no longer has.
+func (ta *tenantActor) stopDeleted() {
+	for _, id := range sortedKeys(ta.domains) {
+		if _, ok := ta.t.routing[id]; !ok {
+			ta.ctx.Stop(ta.domains[id])
+			delete(ta.domains, id)
+		}
+	}
+}
+
+// domainActor owns one domain's routing state.
+type domainActor struct{ d *Domain }
+
+func (da *domainActor) Receive(ctx actor.Context) {
+	if m, ok := ctx.Message().(*domainCall); ok {
+		da.d.handle(m.op, m.r)
+		m.done <- struct{}{}
+	}
+}
