@@ -1,0 +1,91 @@
+package wal
+
+import "path/filepath"
+
+// zeros is the source of zero-fill writes.
+var zeros [1 << 20]byte
+
+// zeroFill writes zeros to f from off up to size, syncing every few
+// megabytes so the flush does not arrive as one burst, and once at the end.
+// It stops early, without error, when stop is closed.
+func zeroFill(f File, off, size int64, stop <-chan struct{}) error {
+	if off >= size {
+		return nil
+	}
+	const syncEvery = 8 << 20
+	unsynced := int64(0)
+	for off < size {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		n := min(int64(len(zeros)), size-off)
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
+			return err
+		}
+		off += n
+		unsynced += n
+		if unsynced >= syncEvery {
+			if err := f.Sync(); err != nil {
+				return err
+			}
+			unsynced = 0
+		}
+	}
+	return f.Sync()
+}
+
+// prepareLoop owns the preallocation goroutine: on each signal it makes a
+// zero-filled spare segment if none is ready. Open starts it; Close stops it
+// through stopCh and waits for it.
+func (w *WAL) prepareLoop() {
+	defer w.wg.Done()
+	for {
+		select {
+		case <-w.stopCh:
+			return
+		case <-w.prepCh:
+		}
+		w.prepareSpare()
+	}
+}
+
+// prepareSpare creates the next segment file, zero-filled and durable in
+// the directory, so rotation costs neither a file creation nor a directory
+// sync. Failures only cost speed: rotation then creates the file itself.
+func (w *WAL) prepareSpare() {
+	w.spareMu.Lock()
+	if w.spare != nil {
+		w.spareMu.Unlock()
+		return
+	}
+	seq := w.nextSeq
+	w.nextSeq++
+	w.spareMu.Unlock()
+
+	name := segName(seq)
+	path := filepath.Join(w.dir, name)
+	f, err := w.fs.Open(path, true)
+	if err != nil {
+		return
+	}
+	err = zeroFill(f, 0, w.cfg.SegmentSize, w.stopCh)
+	if err == nil {
+		err = w.fs.SyncDir(w.dir)
+	}
+	if err != nil {
+		_ = f.Close()
+		_ = w.fs.Remove(path)
+		return
+	}
+	select {
+	case <-w.stopCh:
+		_ = f.Close() // a partly filled spare is adopted or removed on open
+		return
+	default:
+	}
+	w.spareMu.Lock()
+	w.spare = &segment{seq: seq, name: name, f: f}
+	w.spareMu.Unlock()
+}
