@@ -40,7 +40,7 @@ var actionFeature = map[Action]Feature{
 // sees it but may not do a.
 func (t *Tenant) Allowed(p Principal, a Action, domains []DomainID, q QueueID) error {
 	if !t.sees(p, domains, q) {
-		return notFound("id")
+		return notFound("")
 	}
 	if f, ok := actionFeature[a]; ok && !t.Features[f] {
 		return refuse(ErrFeatureDisabled, "feature", "%s is not enabled for this tenant", f)
@@ -171,5 +171,5 @@ func (g guard) check(c *Callback) error {
 	if g.act == ActHandleCallback && g.p.Kind == PrincipalUser && c.Agent == g.p.User && c.Agent != 0 {
 		return nil // the offer itself is the permission to handle it
 	}
-	return g.t.Allowed(g.p, g.act, c.Domains, c.Queue)
+	return named(g.t.Allowed(g.p, g.act, c.Domains, c.Queue), "callbackId")
 }

@@ -125,10 +125,18 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		if c.Expires != 0 {
 			d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
 		}
-		if c.Status == 0 {
+		switch c.Status {
+		case 0: // new: starts as scheduled, queued at once when due
 			c.Status = Scheduled
+			d.schedule(x, c, c.Due)
+		case Scheduled: // transferred in while waiting for its time
+			d.schedule(x, c, c.Due)
+		case Queued: // transferred in while waiting in line
+			l := d.line(c.Queue)
+			l.waiting.push(c)
+			d.emit(x, Event{Kind: EvCallbackQueued, Queue: c.Queue, Callback: c.ID})
+			d.routeLine(x, l)
 		}
-		d.schedule(x, c, c.Due)
 	case opRemoveCallback:
 		c := d.Callbacks[op.id]
 		if c == nil {

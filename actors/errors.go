@@ -59,3 +59,12 @@ func invalid(field, format string, args ...any) error {
 func notFound(field string) error {
 	return refuse(ErrNotFound, field, "no such object")
 }
+
+// named fills in the field of a refusal that does not name one yet.
+func named(err error, field string) error {
+	var fe *FieldError
+	if errors.As(err, &fe) && fe.Field == "" {
+		return &FieldError{Field: field, Reason: fe.Reason, Err: fe.Err}
+	}
+	return err
+}

@@ -279,7 +279,7 @@ func (t *Tenant) administer(by Principal, d DomainID) error {
 	if d != 0 {
 		domains = []DomainID{d}
 	}
-	return t.Allowed(by, ActAdminister, domains, 0)
+	return named(t.Allowed(by, ActAdminister, domains, 0), "domainId")
 }
 
 func (t *Tenant) createDomain(x *opCtx, by Principal, c *CreateDomain) (uint64, error) {
@@ -553,7 +553,7 @@ func (t *Tenant) user(by Principal, id UserID, act Action) (*User, error) {
 		return nil, notFound("userId")
 	}
 	if err := t.Allowed(by, act, []DomainID{u.Home}, 0); err != nil {
-		return nil, err
+		return nil, named(err, "userId")
 	}
 	return u, nil
 }
@@ -655,7 +655,7 @@ func (t *Tenant) agent(by Principal, id UserID) (*User, error) {
 		return u, nil
 	}
 	if err := t.Allowed(by, ActSetPresence, []DomainID{u.activeDomain()}, 0); err != nil {
-		return nil, err
+		return nil, named(err, "agentId")
 	}
 	return u, nil
 }
@@ -822,7 +822,7 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 		return 0, notFound("queueId")
 	}
 	if err := t.Allowed(by, ActCreateCallback, []DomainID{dom}, q.ID); err != nil {
-		return 0, err
+		return 0, named(err, "queueId")
 	}
 	if err := validName("customerName", c.CustomerName, maxNameLen); err != nil {
 		return 0, err
@@ -1003,7 +1003,7 @@ func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
 		return notFound("queueId")
 	}
 	if err := t.Allowed(by, ActManageCallback, []DomainID{q.Domain}, q.ID); err != nil {
-		return err
+		return named(err, "queueId")
 	}
 	op := t.newOp(opRemoveCallback, x)
 	op.id = c.Callback
