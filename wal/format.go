@@ -14,51 +14,51 @@ import (
 // ("00000000000000000007.wal") and one "meta" file (see stable.go). Each
 // segment starts with a header, written together with its first batch:
 //
-//	 0      1      2      3      4      5      6      7      8
-//	 +------+------+------+------+------+------+------+------+
-//	 | Magic "RBWL"              | Vsn  | Reserved (0)       |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Segment sequence number                               |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Base index (index of the first entry in the segment)  |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Reserved (0)              | CRC32C of bytes 0..28     |
-//	 +------+------+------+------+------+------+------+------+
+//	0      1      2      3      4      5      6      7      8
+//	+------+------+------+------+------+------+------+------+
+//	| Magic "RBWL"              | Vsn  | Reserved (0)       |
+//	+------+------+------+------+------+------+------+------+
+//	| Segment sequence number                               |
+//	+------+------+------+------+------+------+------+------+
+//	| Base index (index of the first entry in the segment)  |
+//	+------+------+------+------+------+------+------+------+
+//	| Reserved (0)              | CRC32C of bytes 0..28     |
+//	+------+------+------+------+------+------+------+------+
 //
 // Records follow back to back. Every record begins with a CRC32C over the
 // rest of the record and a kind byte; a zero word where a record would start
 // means "no more records" (preallocated space is zero-filled). An entry
 // record holds one raft.Log:
 //
-//	 0      1      2      3      4      5      6      7      8
-//	 +------+------+------+------+------+------+------+------+
-//	 | CRC32C of bytes 4..end    | Kind | Type | Flags| Rsvd |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Data length               | Extensions length         |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Index                                                 |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Term                                                  |
-//	 +------+------+------+------+------+------+------+------+
-//	 | AppendedAt, Unix nanoseconds (0 for the zero time)    |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Data ... | Extensions ...                             |
-//	 +------+------+------+------+------+------+------+------+
+//	0      1      2      3      4      5      6      7      8
+//	+------+------+------+------+------+------+------+------+
+//	| CRC32C of bytes 4..end    | Kind | Type | Flags| Rsvd |
+//	+------+------+------+------+------+------+------+------+
+//	| Data length               | Extensions length         |
+//	+------+------+------+------+------+------+------+------+
+//	| Index                                                 |
+//	+------+------+------+------+------+------+------+------+
+//	| Term                                                  |
+//	+------+------+------+------+------+------+------+------+
+//	| AppendedAt, Unix nanoseconds (0 for the zero time)    |
+//	+------+------+------+------+------+------+------+------+
+//	| Data ... | Extensions ...                             |
+//	+------+------+------+------+------+------+------+------+
 //
 // Kind is kindEntry; Type is raft.LogType; Flags bit 0 marks the first entry
 // of a batch. A batch (one StoreLogs call) is its entries followed by one
 // commit record:
 //
-//	 0      1      2      3      4      5      6      7      8
-//	 +------+------+------+------+------+------+------+------+
-//	 | CRC32C of bytes 4..32     | Kind | Reserved (0)       |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Entry count               | Batch CRC32C              |
-//	 +------+------+------+------+------+------+------+------+
-//	 | First index of the batch                              |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Group start: offset where the write holding it began  |
-//	 +------+------+------+------+------+------+------+------+
+//	0      1      2      3      4      5      6      7      8
+//	+------+------+------+------+------+------+------+------+
+//	| CRC32C of bytes 4..32     | Kind | Reserved (0)       |
+//	+------+------+------+------+------+------+------+------+
+//	| Entry count               | Batch CRC32C              |
+//	+------+------+------+------+------+------+------+------+
+//	| First index of the batch                              |
+//	+------+------+------+------+------+------+------+------+
+//	| Group start: offset where the write holding it began  |
+//	+------+------+------+------+------+------+------+------+
 //
 // The batch CRC32C runs over the entries' own CRC32C words in order, so it
 // covers every byte of the batch without hashing the data twice. Several

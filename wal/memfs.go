@@ -30,9 +30,9 @@ type FaultOp int
 
 // Operations a Fault can target.
 const (
-	OpWrite FaultOp = iota + 1 // File.WriteAt
-	OpSync                     // File.Sync
-	OpSyncDir                  // FS.SyncDir
+	OpWrite   FaultOp = iota + 1 // File.WriteAt
+	OpSync                       // File.Sync
+	OpSyncDir                    // FS.SyncDir
 )
 
 // Fault is one armed failure. The first operation of kind Op on a file whose

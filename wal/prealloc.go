@@ -44,6 +44,10 @@ func (w *WAL) prepareLoop() {
 	for {
 		select {
 		case <-w.stopCh:
+			w.spareMu.Lock()
+			w.preparing = false
+			w.spareCond.Broadcast()
+			w.spareMu.Unlock()
 			return
 		case <-w.prepCh:
 		}
@@ -57,12 +61,25 @@ func (w *WAL) prepareLoop() {
 func (w *WAL) prepareSpare() {
 	w.spareMu.Lock()
 	if w.spare != nil {
+		w.preparing = false
+		w.spareCond.Broadcast()
 		w.spareMu.Unlock()
 		return
 	}
+	w.preparing = true
 	seq := w.nextSeq
 	w.nextSeq++
 	w.spareMu.Unlock()
+	var spare *segment
+	defer func() {
+		w.spareMu.Lock()
+		if spare != nil {
+			w.spare = spare
+		}
+		w.preparing = false
+		w.spareCond.Broadcast()
+		w.spareMu.Unlock()
+	}()
 
 	name := segName(seq)
 	path := filepath.Join(w.dir, name)
@@ -85,7 +102,5 @@ func (w *WAL) prepareSpare() {
 		return
 	default:
 	}
-	w.spareMu.Lock()
-	w.spare = &segment{seq: seq, name: name, f: f}
-	w.spareMu.Unlock()
+	spare = &segment{seq: seq, name: name, f: f}
 }

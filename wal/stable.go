@@ -14,18 +14,18 @@ import (
 // deletion that ended inside a segment. It is small and rewritten whole:
 // written to meta.tmp, synced, renamed over meta, and the directory synced.
 //
-//	 0      1      2      3      4      5      6      7      8
-//	 +------+------+------+------+------+------+------+------+
-//	 | Magic "RBWM"              | Vsn  | Reserved (0)       |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Floor index                                           |
-//	 +------+------+------+------+------+------+------+------+
-//	 | Key count                 | Key length, key bytes,    |
-//	 +------+------+------+------+ value length, value bytes |
-//	 | ... for each key, sorted                              |
-//	 +------+------+------+------+------+------+------+------+
-//	 | CRC32C of everything before                           |
-//	 +------+------+------+------+
+//	0      1      2      3      4      5      6      7      8
+//	+------+------+------+------+------+------+------+------+
+//	| Magic "RBWM"              | Vsn  | Reserved (0)       |
+//	+------+------+------+------+------+------+------+------+
+//	| Floor index                                           |
+//	+------+------+------+------+------+------+------+------+
+//	| Key count                 | Key length, key bytes,    |
+//	+------+------+------+------+ value length, value bytes |
+//	| ... for each key, sorted                              |
+//	+------+------+------+------+------+------+------+------+
+//	| CRC32C of everything before                           |
+//	+------+------+------+------+
 const (
 	metaName  = "meta"
 	metaTmp   = "meta.tmp"

@@ -43,8 +43,10 @@ type WAL struct {
 	metaFloor uint64            // guarded by metaMu; floor as persisted
 
 	spareMu sync.Mutex
-	spare   *segment // guarded by spareMu; zero-filled segment ready for rotation
-	nextSeq uint64   // guarded by spareMu
+	spareCond *sync.Cond // signalled on spareMu when preparing turns false
+	spare     *segment   // guarded by spareMu; zero-filled segment ready for rotation
+	preparing bool       // guarded by spareMu; the goroutine is filling a spare
+	nextSeq   uint64     // guarded by spareMu
 
 	prepCh chan struct{} // wakes the preallocation goroutine
 	stopCh chan struct{} // closed by Close to stop it
@@ -115,6 +117,7 @@ func Open(dir string, opts ...Option) (*WAL, error) {
 		stopCh:  make(chan struct{}),
 	}
 	w.idle = sync.NewCond(&w.qmu)
+	w.spareCond = sync.NewCond(&w.spareMu)
 	if err := w.applyPlan(plan, fileOf); err != nil {
 		closeAll()
 		return nil, err
@@ -124,6 +127,9 @@ func Open(dir string, opts ...Option) (*WAL, error) {
 		w.wg.Add(1)
 		go w.prepareLoop()
 		if w.spare == nil {
+			w.spareMu.Lock()
+			w.preparing = true // rotation waits for the first spare
+			w.spareMu.Unlock()
 			w.prepCh <- struct{}{}
 		}
 	}

@@ -387,6 +387,11 @@ func (w *WAL) rotate(base uint64) (*segment, error) {
 	w.mu.RUnlock()
 
 	w.spareMu.Lock()
+	for w.preparing {
+		// A spare is being filled: waiting costs less than writing to a
+		// file that is not preallocated until the next rotation.
+		w.spareCond.Wait()
+	}
 	seg := w.spare
 	w.spare = nil
 	if seg != nil && seg.seq < tailSeq {
