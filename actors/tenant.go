@@ -1038,6 +1038,7 @@ func (t *Tenant) tick(x *opCtx) {
 		}
 		t.call(did, t.newOp(opTick, x))
 	}
+	t.mirrorPresence(*x.events, start) // timeouts, wrap-up ends and offers change presence too
 	for _, e := range (*x.events)[start:] {
 		if e.Kind == EvCallbackExpired || e.Kind == EvCallbackFailed {
 			if did, ok := t.CallbackDomain[e.Callback]; ok {
