@@ -216,11 +216,18 @@ func (s *scenario) checkRestore(t *testing.T, td *datadriven.TestData) {
 }
 
 func (s *scenario) render(e Event) string {
-	n := s.names()
+	n := s.reg[e.Tenant]
 	if n == nil {
 		return e.Kind.String()
 	}
 	var b strings.Builder
+	if e.Tenant != s.cur {
+		for name, id := range s.tenants {
+			if id == e.Tenant {
+				b.WriteString("(" + name + ") ")
+			}
+		}
+	}
 	b.WriteString(e.Kind.String())
 	kv := func(k, v string) { fmt.Fprintf(&b, " %s=%s", k, v) }
 	if e.Domain != 0 {
@@ -239,7 +246,7 @@ func (s *scenario) render(e Event) string {
 		kv("presence", e.Presence.String())
 	}
 	if e.Kind == EvPositionSwitched || e.Switched {
-		u := s.e.Tenant(s.cur).Users[e.Agent]
+		u := s.e.Tenant(e.Tenant).Users[e.Agent]
 		pos := func(i int) string {
 			if u == nil || i >= len(u.Positions) {
 				return strconv.Itoa(i)
@@ -547,15 +554,22 @@ func (s *scenario) positions(t *testing.T, td *datadriven.TestData) ([]Position,
 func (s *scenario) show(t *testing.T, td *datadriven.TestData) string {
 	ten := s.e.Tenant(s.cur)
 	if td.Cmd == "stats" {
+		reports, err := ten.Reports(s.principal(td, "admin"), s.now)
+		if err != nil {
+			return "error: " + err.Error() + "\n"
+		}
 		var b strings.Builder
-		for _, did := range sortedKeys(ten.routing) {
-			d := ten.routing[did]
-			for _, q := range sortedKeys(d.Stats) {
-				r := d.report(q, s.now.UnixNano())
-				fmt.Fprintf(&b, "domain=%s queue=%s waiting=%d longest=%s available=%d offered=%d answered=%d completed=%d abandoned=%d failed=%d timedOut=%d sl=%.2f\n",
-					s.names().name("domain", uint64(did)), s.names().name("queue", uint64(q)), r.Waiting, r.LongestWait, r.AgentsAvailable,
-					r.Offered, r.Answered, r.Completed, r.Abandoned, r.Failed, r.TimedOut, r.ServiceLevel)
+		for _, r := range reports {
+			fmt.Fprintf(&b, "domain=%s queue=%s waiting=%d longest=%s available=%d offered=%d answered=%d completed=%d abandoned=%d failed=%d timedOut=%d sl=%.2f\n",
+				s.names().name("domain", uint64(r.Domain)), s.names().name("queue", uint64(r.Queue)), r.Waiting, r.LongestWait, r.AgentsAvailable,
+				r.Offered, r.Answered, r.Completed, r.Abandoned, r.Failed, r.TimedOut, r.ServiceLevel)
+		}
+		if d := arg(td, "domain", ""); d != "" {
+			r, err := ten.DomainReport(s.principal(td, "admin"), DomainID(s.id("domain", d)), s.now)
+			if err != nil {
+				return b.String() + "error: " + err.Error() + "\n"
 			}
+			fmt.Fprintf(&b, "domain=%s total: waiting=%d available=%d offered=%d answered=%d sl=%.2f\n", d, r.Waiting, r.AgentsAvailable, r.Offered, r.Answered, r.ServiceLevel)
 		}
 		return b.String()
 	}
@@ -592,4 +606,3 @@ func (s *scenario) show(t *testing.T, td *datadriven.TestData) string {
 	}
 	return out + "\n"
 }
-

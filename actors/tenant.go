@@ -102,6 +102,12 @@ type idempotent struct {
 	At       int64      `json:"at"`
 }
 
+// idempotencyEntry orders idempotency keys by age, for expiry.
+type idempotencyEntry struct {
+	Key string `json:"key"`
+	At  int64  `json:"at"`
+}
+
 // Counters allocate identifiers; they only grow.
 type Counters struct {
 	Domain   DomainID   `json:"domain"`
@@ -133,6 +139,7 @@ type Tenant struct {
 	Codes          map[CodeID]*Code         `json:"codes"`
 	APIKeys        map[string]Principal     `json:"apiKeys"`
 	Idempotency    map[string]idempotent    `json:"idempotency"`
+	IdemOrder      []idempotencyEntry       `json:"idemOrder"` // oldest first
 	CallbackDomain map[CallbackID]DomainID  `json:"callbackDomain"`
 	ActiveNumbers  map[string]CallbackID    `json:"activeNumbers"` // queue/number of non-terminal callbacks
 	StorageUsed    int64                    `json:"storageUsed"`
@@ -891,6 +898,7 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 	}
 	if c.IdempotencyKey != "" {
 		t.Idempotency[c.IdempotencyKey] = idempotent{Callback: cb.ID, At: x.now}
+		t.IdemOrder = append(t.IdemOrder, idempotencyEntry{Key: c.IdempotencyKey, At: x.now})
 	}
 	op := t.newOp(opAddCallback, x)
 	op.callback = cb
@@ -1031,6 +1039,7 @@ func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
 }
 
 func (t *Tenant) tick(x *opCtx) {
+	t.expireIdempotency(x.now)
 	start := len(*x.events)
 	for _, did := range sortedKeys(t.routing) {
 		if d := t.routing[did]; d.nextDeadline() == 0 || d.nextDeadline() > x.now {
@@ -1048,6 +1057,21 @@ func (t *Tenant) tick(x *opCtx) {
 			}
 		}
 	}
+}
+
+// expireIdempotency forgets idempotency keys older than the window.
+func (t *Tenant) expireIdempotency(now int64) {
+	n := 0
+	for _, e := range t.IdemOrder {
+		if now-e.At < int64(idempotencyWindow) {
+			break
+		}
+		if t.Idempotency[e.Key].At == e.At {
+			delete(t.Idempotency, e.Key)
+		}
+		n++
+	}
+	t.IdemOrder = t.IdemOrder[n:]
 }
 
 // nextDeadline is the tenant's earliest pending deadline, or 0.

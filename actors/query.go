@@ -1,0 +1,112 @@
+package actors
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// Reads. They change nothing and apply the same access rule as commands:
+// what the principal may not see is not there. They run on the tenant's
+// own goroutine (directly on an Engine, or through System.Query).
+
+// Callback returns a copy of one callback as the principal may see it.
+func (t *Tenant) Callback(by Principal, id CallbackID) (Callback, error) {
+	did, ok := t.CallbackDomain[id]
+	if !ok {
+		return Callback{}, notFound("callbackId")
+	}
+	op := t.newOp(opGet, &opCtx{})
+	op.id = id
+	op.x.guard = guard{t: t, p: by, act: ActView}
+	r := t.call(did, op)
+	if r.err != nil {
+		return Callback{}, r.err
+	}
+	c := *r.callback
+	c.heapIdx = 0
+	c.Domains, c.Numbers = slices.Clone(c.Domains), slices.Clone(c.Numbers)
+	c.Data = maps.Clone(c.Data)
+	return c, nil
+}
+
+// Position returns a queued callback's place in line (1 is next) and its
+// estimated wait; 0 when it is not waiting in line.
+func (t *Tenant) Position(by Principal, id CallbackID) (int, time.Duration, error) {
+	if _, err := t.Callback(by, id); err != nil {
+		return 0, 0, err
+	}
+	d := t.routing[t.CallbackDomain[id]]
+	pos, ewt := d.position(d.Callbacks[id])
+	return pos, ewt, nil
+}
+
+// Reports returns the real-time view of every queue in every domain the
+// principal may see reports of, in domain and queue order.
+func (t *Tenant) Reports(by Principal, now time.Time) ([]QueueReport, error) {
+	var out []QueueReport
+	for _, did := range sortedKeys(t.routing) {
+		if t.Allowed(by, ActViewReports, []DomainID{did}, 0) != nil {
+			continue
+		}
+		d := t.routing[did]
+		for _, q := range sortedKeys(d.Stats) {
+			if t.Queues[q] != nil && t.sees(by, nil, q) {
+				out = append(out, d.report(q, now.UnixNano()))
+			}
+		}
+	}
+	if out == nil && t.Allowed(by, ActViewReports, nil, 0) != nil {
+		return nil, refuse(ErrForbidden, "role", "no role permits viewing reports")
+	}
+	return out, nil
+}
+
+// DomainReport is the real-time view of a whole domain: its queues summed,
+// with agents counted once however many queues they serve.
+func (t *Tenant) DomainReport(by Principal, did DomainID, now time.Time) (QueueReport, error) {
+	d := t.routing[did]
+	if d == nil {
+		return QueueReport{}, notFound("domainId")
+	}
+	if err := t.Allowed(by, ActViewReports, []DomainID{did}, 0); err != nil {
+		return QueueReport{}, named(err, "domainId")
+	}
+	sum := QueueReport{Domain: did, ServiceLevel: 1}
+	for _, q := range sortedKeys(d.Stats) {
+		if !t.sees(by, nil, q) {
+			continue
+		}
+		r := d.report(q, now.UnixNano())
+		sum.Waiting += r.Waiting
+		sum.LongestWait = max(sum.LongestWait, r.LongestWait)
+		sum.Offered += r.Offered
+		sum.Answered += r.Answered
+		sum.AnsweredInSL += r.AnsweredInSL
+		sum.Completed += r.Completed
+		sum.Abandoned += r.Abandoned
+		sum.Failed += r.Failed
+		sum.TimedOut += r.TimedOut
+		sum.WaitSum += r.WaitSum
+		sum.HandleSum += r.HandleSum
+	}
+	for _, a := range d.Agents {
+		if a.Presence == Available {
+			sum.AgentsAvailable++
+		}
+	}
+	if sum.Answered > 0 {
+		sum.ServiceLevel = float64(sum.AnsweredInSL) / float64(sum.Answered)
+	}
+	return sum, nil
+}
+
+// EachCallback calls fn, in identifier order, for every callback the
+// principal may see (for export and lists).
+func (t *Tenant) EachCallback(by Principal, fn func(Callback)) {
+	for _, id := range sortedKeys(t.CallbackDomain) {
+		if c, err := t.Callback(by, id); err == nil {
+			fn(c)
+		}
+	}
+}
