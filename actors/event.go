@@ -116,6 +116,9 @@ func (e Event) String() string {
 	}
 	if e.Kind == EvPositionSwitched || e.Switched {
 		fmt.Fprintf(&b, " position=%d->%d", e.FromPosition, e.ToPosition)
+		if e.Switched {
+			b.WriteString(" automatic=true")
+		}
 	}
 	if e.Reason != "" {
 		fmt.Fprintf(&b, " reason=%q", e.Reason)
