@@ -1,7 +1,9 @@
 package wal
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -70,6 +72,9 @@ func (OSFS) Open(path string, create bool) (File, error) {
 		flag |= os.O_CREATE
 	}
 	f, err := os.OpenFile(path, flag, 0o644)
+	if err != nil && !create && errors.Is(err, fs.ErrPermission) {
+		f, err = os.Open(path) // read-only tools such as Verify
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ type WAL struct {
 	kv        map[string][]byte // guarded by metaMu; never mutated, replaced
 	metaFloor uint64            // guarded by metaMu; floor as persisted
 
-	spareMu sync.Mutex
+	spareMu   sync.Mutex
 	spareCond *sync.Cond // signalled on spareMu when preparing turns false
 	spare     *segment   // guarded by spareMu; zero-filled segment ready for rotation
 	preparing bool       // guarded by spareMu; the goroutine is filling a spare
