@@ -15,8 +15,8 @@ type step struct {
 }
 
 func st(from, to, term uint64) step { return step{store: entries(from, to, term)} }
-func del(min, max uint64) step     { return step{del: [2]uint64{min, max}} }
-func fails(s step, err error) step { s.wantErr = err; return s }
+func del(min, max uint64) step      { return step{del: [2]uint64{min, max}} }
+func fails(s step, err error) step  { s.wantErr = err; return s }
 
 func TestContract(t *testing.T) {
 	gap := entries(1, 3, 1)
