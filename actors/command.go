@@ -371,3 +371,44 @@ func (FailAttempt) Kind() Kind        { return KindFailAttempt }
 func (Tick) Kind() Kind               { return KindTick }
 func (PutAPIKey) Kind() Kind          { return KindPutAPIKey }
 func (RevokeAPIKey) Kind() Kind       { return KindRevokeAPIKey }
+
+// NewCommand returns a new, empty command of a kind, for decoding.
+func NewCommand(k Kind) (Command, bool) {
+	if int(k) >= len(commandMakers) || commandMakers[k] == nil {
+		return nil, false
+	}
+	return commandMakers[k](), true
+}
+
+var commandMakers = [...]func() Command{
+	KindCreateTenant:       func() Command { return new(CreateTenant) },
+	KindUpdateTenant:       func() Command { return new(UpdateTenant) },
+	KindSetTenantStatus:    func() Command { return new(SetTenantStatus) },
+	KindDeleteTenant:       func() Command { return new(DeleteTenant) },
+	KindCreateDomain:       func() Command { return new(CreateDomain) },
+	KindRenameDomain:       func() Command { return new(RenameDomain) },
+	KindDeleteDomain:       func() Command { return new(DeleteDomain) },
+	KindCreateUser:         func() Command { return new(CreateUser) },
+	KindUpdateUser:         func() Command { return new(UpdateUser) },
+	KindDeleteUser:         func() Command { return new(DeleteUser) },
+	KindCreateApp:          func() Command { return new(CreateApp) },
+	KindCreateGroup:        func() Command { return new(CreateGroup) },
+	KindCreateFolder:       func() Command { return new(CreateFolder) },
+	KindUpdateFolder:       func() Command { return new(UpdateFolder) },
+	KindCreateQueue:        func() Command { return new(CreateQueue) },
+	KindUpdateQueue:        func() Command { return new(UpdateQueue) },
+	KindCreateCode:         func() Command { return new(CreateCode) },
+	KindSetPresence:        func() Command { return new(SetPresence) },
+	KindSwitchPosition:     func() Command { return new(SwitchPosition) },
+	KindCreateCallback:     func() Command { return new(CreateCallback) },
+	KindRescheduleCallback: func() Command { return new(RescheduleCallback) },
+	KindCancelCallback:     func() Command { return new(CancelCallback) },
+	KindTransferCallback:   func() Command { return new(TransferCallback) },
+	KindAcceptOffer:        func() Command { return new(AcceptOffer) },
+	KindRejectOffer:        func() Command { return new(RejectOffer) },
+	KindCompleteCallback:   func() Command { return new(CompleteCallback) },
+	KindFailAttempt:        func() Command { return new(FailAttempt) },
+	KindTick:               func() Command { return new(Tick) },
+	KindPutAPIKey:          func() Command { return new(PutAPIKey) },
+	KindRevokeAPIKey:       func() Command { return new(RevokeAPIKey) },
+}

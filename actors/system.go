@@ -73,6 +73,25 @@ func (s *System) ApplyBatchAsync(tenant TenantID, cmds []TenantCommand, now time
 	return s.as.Root.RequestFuture(s.root, &batchMsg{tenant: tenant, cmds: cmds, now: now}, requestTimeout)
 }
 
+// TenantBatch is the answer to ApplyTenantBatchAsync: the outcomes, and
+// the tenant's earliest pending deadline after the batch (0 when none).
+type TenantBatch struct {
+	Outcomes     []Outcome
+	NextDeadline int64
+}
+
+// ApplyTenantBatchAsync is ApplyBatchAsync whose future yields a
+// *TenantBatch, so the caller learns the tenant's next deadline too.
+func (s *System) ApplyTenantBatchAsync(tenant TenantID, cmds []TenantCommand, now time.Time) *actor.Future {
+	return s.as.Root.RequestFuture(s.root, &batchMsg{tenant: tenant, cmds: cmds, now: now, withDeadline: true}, requestTimeout)
+}
+
+// NextDeadlines returns every active tenant's earliest pending deadline
+// (unix nanoseconds; tenants with none are absent).
+func (s *System) NextDeadlines() map[TenantID]int64 {
+	return s.request(&deadlinesMsg{}).(map[TenantID]int64)
+}
+
 // Snapshot encodes the whole state, as Engine.Snapshot does.
 func (s *System) Snapshot() ([]byte, error) {
 	o := s.request(&snapshotMsg{}).(*snapshotReply)
@@ -100,10 +119,12 @@ type (
 		now time.Time
 	}
 	batchMsg struct {
-		tenant TenantID
-		cmds   []TenantCommand
-		now    time.Time
+		tenant       TenantID
+		cmds         []TenantCommand
+		now          time.Time
+		withDeadline bool
 	}
+	deadlinesMsg  struct{}
 	snapshotMsg   struct{}
 	snapshotReply struct {
 		b   []byte
@@ -146,10 +167,23 @@ func (r *rootActor) Receive(ctx actor.Context) {
 			for i := range out {
 				out[i].Err = notFound("tenantId")
 			}
+			if m.withDeadline {
+				ctx.Respond(&TenantBatch{Outcomes: out})
+				return
+			}
 			ctx.Respond(out)
 			return
 		}
 		ctx.Forward(pid)
+	case *deadlinesMsg:
+		r.quiesce(ctx)
+		out := map[TenantID]int64{}
+		for id, t := range r.e.Tenants {
+			if n := t.nextDeadline(); n != 0 && t.Status == TenantActive {
+				out[id] = n
+			}
+		}
+		ctx.Respond(out)
 	case *queryMsg:
 		pid := r.tenants[m.tenant]
 		if pid == nil {
@@ -287,6 +321,14 @@ func (ta *tenantActor) Receive(ctx actor.Context) {
 		out := make([]Outcome, len(m.cmds))
 		for i, c := range m.cmds {
 			out[i] = ta.apply(c, m.now)
+		}
+		if m.withDeadline {
+			var next int64
+			if ta.t.Status == TenantActive {
+				next = ta.t.nextDeadline()
+			}
+			ctx.Respond(&TenantBatch{Outcomes: out, NextDeadline: next})
+			return
 		}
 		ctx.Respond(out)
 	case *queryMsg:
