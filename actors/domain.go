@@ -395,6 +395,19 @@ func (d *Domain) stranded(only []QueueID, out []QueueID) []QueueID {
 	return out
 }
 
+// queuesSeen lists, in order, every queue the domain has a line or
+// statistics for.
+func (d *Domain) queuesSeen() []QueueID {
+	qs := sortedKeys(d.Stats)
+	for q := range d.lines {
+		if _, ok := d.Stats[q]; !ok {
+			qs = append(qs, q)
+		}
+	}
+	slices.Sort(qs)
+	return qs
+}
+
 // QueueReport is the real-time view of one queue in one domain.
 type QueueReport struct {
 	Queue           QueueID       `json:"queue"`

@@ -50,7 +50,7 @@ func (t *Tenant) Reports(by Principal, now time.Time) ([]QueueReport, error) {
 			continue
 		}
 		d := t.routing[did]
-		for _, q := range sortedKeys(d.Stats) {
+		for _, q := range d.queuesSeen() {
 			if t.Queues[q] != nil && t.sees(by, nil, q) {
 				out = append(out, d.report(q, now.UnixNano()))
 			}
@@ -73,7 +73,7 @@ func (t *Tenant) DomainReport(by Principal, did DomainID, now time.Time) (QueueR
 		return QueueReport{}, named(err, "domainId")
 	}
 	sum := QueueReport{Domain: did, ServiceLevel: 1}
-	for _, q := range sortedKeys(d.Stats) {
+	for _, q := range d.queuesSeen() {
 		if !t.sees(by, nil, q) {
 			continue
 		}

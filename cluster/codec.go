@@ -1,0 +1,102 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ringbackhq/ringback/actors"
+)
+
+// An entry is one Raft log command: a batch of core commands sharing the
+// time the leader stamped on it. Layout (integers big-endian, n = uvarint):
+//
+//	+-------+---------+----------------+-----------+
+//	| 'R'   | version | time (int64 ns) | count (n) |
+//	+-------+---------+----------------+-----------+
+//	then count times:
+//	+------------------+----------+------------------+
+//	| kind (uint16)    | len (n)  | JSON body        |
+//	+------------------+----------+------------------+
+//
+// Kinds are actors.Kind, an append-only list: decoding an unknown kind is
+// an error, never a skip.
+const (
+	entryMagic   = 'R'
+	entryVersion = 1
+)
+
+// Errors of the codec.
+var (
+	// ErrBadEntry: a log entry cannot be decoded. A node that meets one
+	// stops rather than skip a committed command.
+	ErrBadEntry = errors.New("cluster: undecodable log entry")
+)
+
+// Entry is a decoded log entry.
+type Entry struct {
+	Time     int64 // unix nanoseconds, stamped by the leader
+	Commands []actors.Command
+}
+
+// EncodeEntry appends the encoding of an entry to dst.
+func EncodeEntry(dst []byte, e Entry) ([]byte, error) {
+	dst = append(dst, entryMagic, entryVersion)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Time))
+	dst = binary.AppendUvarint(dst, uint64(len(e.Commands)))
+	for _, c := range e.Commands {
+		body, err := json.Marshal(c)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: encode %T: %w", c, err)
+		}
+		dst = binary.BigEndian.AppendUint16(dst, uint16(c.Kind()))
+		dst = binary.AppendUvarint(dst, uint64(len(body)))
+		dst = append(dst, body...)
+	}
+	return dst, nil
+}
+
+// DecodeEntry decodes an entry; any malformation is ErrBadEntry.
+func DecodeEntry(b []byte) (Entry, error) {
+	bad := func(format string, args ...any) (Entry, error) {
+		return Entry{}, fmt.Errorf("%w: %s", ErrBadEntry, fmt.Sprintf(format, args...))
+	}
+	if len(b) < 11 || b[0] != entryMagic {
+		return bad("no entry header")
+	}
+	if b[1] != entryVersion {
+		return bad("version %d, this build reads %d", b[1], entryVersion)
+	}
+	e := Entry{Time: int64(binary.BigEndian.Uint64(b[2:10]))}
+	n, k := binary.Uvarint(b[10:])
+	if k <= 0 || n > uint64(len(b)) {
+		return bad("bad command count")
+	}
+	rest := b[10+k:]
+	e.Commands = make([]actors.Command, 0, n)
+	for i := uint64(0); i < n; i++ {
+		if len(rest) < 2 {
+			return bad("command %d: truncated", i)
+		}
+		kind := actors.Kind(binary.BigEndian.Uint16(rest))
+		l, k := binary.Uvarint(rest[2:])
+		if k <= 0 || l > uint64(len(rest)-2-k) {
+			return bad("command %d: bad length", i)
+		}
+		body := rest[2+k : 2+k+int(l)]
+		rest = rest[2+k+int(l):]
+		cmd, ok := actors.NewCommand(kind)
+		if !ok {
+			return bad("command %d: unknown kind %d", i, kind)
+		}
+		if err := json.Unmarshal(body, cmd); err != nil {
+			return bad("command %d (%T): %v", i, cmd, err)
+		}
+		e.Commands = append(e.Commands, cmd)
+	}
+	if len(rest) != 0 {
+		return bad("%d trailing bytes", len(rest))
+	}
+	return e, nil
+}

@@ -1,0 +1,257 @@
+package cluster
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/ringbackhq/ringback/actors"
+)
+
+// FSM applies committed entries to the actor system. Raft calls ApplyBatch,
+// Snapshot and Restore from one goroutine; reads come from others and see
+// the system under mu.
+type FSM struct {
+	mu  sync.RWMutex
+	sys *actors.System // guarded by mu (swapped by Restore)
+
+	// Touched only on raft's FSM goroutine.
+	lastTime  int64 // latest entry time applied; time never goes back
+	deadlines map[actors.TenantID]int64
+
+	next    atomic.Int64  // earliest pending deadline, for the leader's ticker
+	applied atomic.Uint64 // index of the last applied entry
+}
+
+// NewFSM returns an FSM over an empty engine.
+func NewFSM() *FSM {
+	return &FSM{sys: actors.NewSystem(actors.NewEngine()), deadlines: map[actors.TenantID]int64{}}
+}
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// Apply applies one entry.
+func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies committed entries in order. Each command entry yields
+// a []actors.Outcome, one per command, for the proposer. An entry that
+// cannot be decoded stops the node: skipping it would fork the replicas.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for i, l := range logs {
+		f.applied.Store(l.Index)
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		e, err := DecodeEntry(l.Data)
+		if err != nil {
+			panic(fmt.Sprintf("cluster: stopping: log index %d term %d: %v", l.Index, l.Term, err))
+		}
+		f.lastTime = max(f.lastTime, e.Time)
+		out[i] = f.applyEntry(e.Commands, time.Unix(0, f.lastTime))
+	}
+	f.publishNext()
+	return out
+}
+
+// applyEntry runs one entry's commands. Consecutive tenant commands run as
+// one batch per tenant, tenants in parallel; operator commands and ticks
+// run alone, in their place.
+func (f *FSM) applyEntry(cmds []actors.Command, now time.Time) []actors.Outcome {
+	out := make([]actors.Outcome, len(cmds))
+	for i := 0; i < len(cmds); {
+		if _, ok := cmds[i].(actors.TenantCommand); !ok {
+			out[i].Result, out[i].Events, out[i].Err = f.sys.Apply(cmds[i], now)
+			out[i].Events = slices.Clone(out[i].Events)
+			f.deadlines = f.sys.NextDeadlines()
+			i++
+			continue
+		}
+		j := i
+		for j < len(cmds) {
+			if _, ok := cmds[j].(actors.TenantCommand); !ok {
+				break
+			}
+			j++
+		}
+		f.applyTenantRun(cmds[i:j], out[i:j], now)
+		i = j
+	}
+	return out
+}
+
+func (f *FSM) applyTenantRun(cmds []actors.Command, out []actors.Outcome, now time.Time) {
+	var order []actors.TenantID
+	byTenant := map[actors.TenantID][]int{}
+	for i, c := range cmds {
+		t := c.(actors.TenantCommand).TenantOf()
+		if _, ok := byTenant[t]; !ok {
+			order = append(order, t)
+		}
+		byTenant[t] = append(byTenant[t], i)
+	}
+	type pending struct {
+		tenant actors.TenantID
+		idx    []int
+		wait   func() (any, error)
+	}
+	runs := make([]pending, 0, len(order))
+	for _, t := range order {
+		idx := byTenant[t]
+		batch := make([]actors.TenantCommand, len(idx))
+		for k, i := range idx {
+			batch[k] = cmds[i].(actors.TenantCommand)
+		}
+		fut := f.sys.ApplyTenantBatchAsync(t, batch, now)
+		runs = append(runs, pending{tenant: t, idx: idx, wait: fut.Result})
+	}
+	for _, r := range runs {
+		res, err := r.wait()
+		if err != nil {
+			panic(fmt.Sprintf("cluster: stopping: tenant %d did not answer: %v", r.tenant, err))
+		}
+		tb := res.(*actors.TenantBatch)
+		for k, i := range r.idx {
+			out[i] = tb.Outcomes[k]
+		}
+		if tb.NextDeadline == 0 {
+			delete(f.deadlines, r.tenant)
+		} else {
+			f.deadlines[r.tenant] = tb.NextDeadline
+		}
+	}
+}
+
+func (f *FSM) publishNext() {
+	var next int64
+	for _, d := range f.deadlines {
+		if next == 0 || d < next {
+			next = d
+		}
+	}
+	f.next.Store(next)
+}
+
+// NextDeadline is the earliest pending deadline of the applied state, or
+// the zero time.
+func (f *FSM) NextDeadline() time.Time {
+	if n := f.next.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// Query runs fn on a tenant's state inside its actor.
+func (f *FSM) Query(tenant actors.TenantID, fn func(*actors.Tenant) error) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.sys.Query(tenant, fn)
+}
+
+// State returns the encoded state and its hash.
+func (f *FSM) State() ([]byte, [32]byte, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, err := f.sys.Snapshot()
+	return b, sha256.Sum256(b), err
+}
+
+// Close stops the actors.
+func (f *FSM) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sys.Stop()
+}
+
+// Snapshot format: magic, version, last entry time, then the core's own
+// versioned state encoding.
+var snapshotMagic = []byte("RBSNAP")
+
+const snapshotVersion = 1
+
+// Snapshot captures the state (the encoding happens here, on the FSM
+// goroutine; Persist only writes bytes).
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, err := f.sys.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{state: b, lastTime: f.lastTime}, nil
+}
+
+// Restore replaces the whole state with a snapshot's.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	state, lastTime, err := ReadSnapshot(rc)
+	if err != nil {
+		return err
+	}
+	e, err := actors.Restore(state)
+	if err != nil {
+		return err
+	}
+	sys := actors.NewSystem(e)
+	f.mu.Lock()
+	old := f.sys
+	f.sys, f.lastTime = sys, lastTime
+	f.deadlines = sys.NextDeadlines()
+	f.mu.Unlock()
+	old.Stop()
+	f.publishNext()
+	return nil
+}
+
+// ReadSnapshot decodes a snapshot file: the core state and the last
+// entry time.
+func ReadSnapshot(r io.Reader) (state []byte, lastTime int64, err error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cluster: read snapshot: %w", err)
+	}
+	h := len(snapshotMagic)
+	if len(b) < h+9 || !bytes.Equal(b[:h], snapshotMagic) {
+		return nil, 0, fmt.Errorf("cluster: not a Ringback snapshot")
+	}
+	if b[h] != snapshotVersion {
+		return nil, 0, fmt.Errorf("cluster: snapshot version %d, this build reads %d", b[h], snapshotVersion)
+	}
+	return b[h+9:], int64(binary.BigEndian.Uint64(b[h+1 : h+9])), nil
+}
+
+type snapshot struct {
+	state    []byte
+	lastTime int64
+}
+
+// WriteTo writes the snapshot file format.
+func (s *snapshot) WriteTo(w io.Writer) (int64, error) {
+	hdr := append(slices.Clone(snapshotMagic), snapshotVersion)
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(s.lastTime))
+	n, err := w.Write(hdr)
+	if err != nil {
+		return int64(n), err
+	}
+	m, err := w.Write(s.state)
+	return int64(n + m), err
+}
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.WriteTo(sink); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("cluster: persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() {}
