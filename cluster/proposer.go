@@ -150,4 +150,3 @@ func fail(batch []*proposal, err error) {
 		pr.done <- proposalResult{err: err}
 	}
 }
-
