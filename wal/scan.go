@@ -272,7 +272,10 @@ scan:
 // completed after the damage, so the damage is not a torn tail.
 func (s *segScan) findLater(w *window, from, minGroup int64) error {
 	const chunk = 1 << 20
-	buf := make([]byte, chunk+markerSize)
+	if from >= s.size {
+		return nil
+	}
+	buf := make([]byte, min(chunk, s.size-from)+markerSize)
 	for off := from; off < s.size; off += chunk {
 		n := min(int64(len(buf)), s.size-off)
 		b := buf[:n]
