@@ -1,0 +1,344 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ringbackhq/ringback/actors"
+)
+
+// Routing-core benchmarks.
+//
+// A routing decision is one offer: an agent picked for a callback. The
+// steady state is one queue per tenant with agents all holding an offer and
+// a long line of waiting callbacks. Each step, the agent holding the oldest
+// offer accepts it and reports a failed attempt; with a retry delay of zero
+// the callback goes straight back into the line (behind the others), the
+// agent becomes available and the engine offers it the head of the line.
+// That is one decision per step, and nothing grows: completing callbacks
+// instead would keep every completed callback in the domain (the core keeps
+// callback data until the tenant is deleted) and measure memory growth, not
+// routing. Callbacks that reach the maximum attempts are replaced outside
+// the timer. Time advances 1µs per decision, and each tenant is ticked every
+// 1024 of its decisions so stale offer deadlines are dropped.
+//
+//	go test -run '^$' -bench . -benchmem ./bench/
+
+// routingShape is the population of one tenant.
+type routingShape struct {
+	tenants, agents, waiting int
+}
+
+func routingShapes() []routingShape {
+	return []routingShape{
+		{tenants: 1, agents: 1000, waiting: 10000},
+		{tenants: 100, agents: 10, waiting: 100},
+		{tenants: 1000, agents: 10, waiting: 100},
+		{tenants: 10000, agents: 10, waiting: 100},
+	}
+}
+
+var routingEpoch = time.Unix(1_800_000_000, 0).UTC()
+
+// routingTenant is one tenant of the fixture with its pre-built commands:
+// per agent index, the accept and fail commands of the offer it holds.
+type routingTenant struct {
+	id      actors.TenantID
+	queue   actors.QueueID
+	admin   actors.Target
+	first   actors.UserID // agent i is first+i
+	accept  []actors.AcceptOffer
+	fail    []actors.FailAttempt
+	pending []int // agent indexes holding an offer, oldest first (a ring)
+	head, n int
+	waiting int // callbacks queued, from the events
+	numbers int
+	since   int // decisions since the last tick
+	batch   []actors.TenantCommand
+}
+
+func (rt *routingTenant) push(i int) {
+	rt.pending[(rt.head+rt.n)%len(rt.pending)] = i
+	rt.n++
+}
+
+func (rt *routingTenant) pop() int {
+	i := rt.pending[rt.head]
+	rt.head = (rt.head + 1) % len(rt.pending)
+	rt.n--
+	return i
+}
+
+// observe takes the offers and queue changes out of events and returns
+// the number of offers (decisions).
+func (rt *routingTenant) observe(events []actors.Event) int {
+	d := 0
+	for i := range events {
+		e := &events[i]
+		switch e.Kind {
+		case actors.EvCallbackOffered:
+			j := int(e.Agent - rt.first)
+			rt.accept[j].Callback, rt.accept[j].Offer = e.Callback, e.Offer
+			rt.fail[j].Callback = e.Callback
+			rt.push(j)
+			rt.waiting--
+			d++
+		case actors.EvCallbackQueued:
+			rt.waiting++
+		}
+	}
+	return d
+}
+
+type applier interface {
+	Apply(actors.Command, time.Time) (actors.Result, []actors.Event, error)
+}
+
+func mustApply(b *testing.B, a applier, cmd actors.Command, now time.Time) (actors.Result, []actors.Event) {
+	res, ev, err := a.Apply(cmd, now)
+	if err != nil {
+		b.Fatalf("%T: %v", cmd, err)
+	}
+	return res, ev
+}
+
+func routingPolicy() *actors.Policy {
+	p := actors.DefaultPolicy()
+	p.MaxAttempts = 100
+	p.RetryDelay = 0
+	p.OfferTimeout = time.Second
+	p.CallbackTTL = 0
+	p.Duplicates = actors.DuplicateAllow
+	return &p
+}
+
+// newRoutingTenant creates a tenant with one queue, agents and waiting
+// callbacks, then makes every agent available, which makes the first offers.
+func newRoutingTenant(b *testing.B, e *actors.Engine, sh routingShape, now time.Time) *routingTenant {
+	res, _ := mustApply(b, e, &actors.CreateTenant{
+		Profile: actors.Profile{CompanyName: "Bench", AdminUsername: "admin", AdminEmail: "admin@bench.test", AdminFirstName: "Ada"},
+		Limits:  actors.Limits{MaxAgents: sh.agents + 1, StorageQuotaBytes: 1 << 40},
+		Policy:  routingPolicy(),
+	}, now)
+	rt := &routingTenant{id: actors.TenantID(res.ID)}
+	rt.admin = actors.Target{Tenant: rt.id, By: actors.AsUser(1)}
+	res, _ = mustApply(b, e, &actors.CreateQueue{Target: rt.admin, Name: "q", Domain: actors.HomeDomain}, now)
+	rt.queue = actors.QueueID(res.ID)
+	rt.accept = make([]actors.AcceptOffer, sh.agents)
+	rt.fail = make([]actors.FailAttempt, sh.agents)
+	rt.pending = make([]int, sh.agents)
+	rt.batch = make([]actors.TenantCommand, 0, 2*sh.agents)
+	for i := range sh.agents {
+		res, _ := mustApply(b, e, &actors.CreateUser{Target: rt.admin, Name: "agent" + strconv.Itoa(i), Home: actors.HomeDomain,
+			Grants:      []actors.Grant{{Role: actors.RoleAgent, Scope: actors.Scope{All: true}}},
+			Memberships: []actors.Membership{{Queue: rt.queue, Tier: 1}}}, now)
+		id := actors.UserID(res.ID)
+		if i == 0 {
+			rt.first = id
+		}
+		tg := actors.Target{Tenant: rt.id, By: actors.AsUser(id)}
+		rt.accept[i].Target, rt.fail[i].Target = tg, tg
+	}
+	rt.refill(b, e, sh.waiting, now)
+	for i := range sh.agents {
+		_, ev := mustApply(b, e, &actors.SetPresence{Target: rt.accept[i].Target, Agent: rt.first + actors.UserID(i), Presence: actors.Available}, now)
+		rt.observe(ev)
+	}
+	if rt.n != sh.agents {
+		b.Fatalf("%d offers after setup, want %d", rt.n, sh.agents)
+	}
+	return rt
+}
+
+// refill creates callbacks until want are waiting.
+func (rt *routingTenant) refill(b *testing.B, a applier, want int, now time.Time) {
+	for rt.waiting < want {
+		rt.numbers++
+		_, ev := mustApply(b, a, &actors.CreateCallback{Target: rt.admin, Queue: rt.queue, CustomerName: "Customer",
+			Numbers: []string{"+1555" + strconv.Itoa(rt.numbers)}}, now)
+		rt.observe(ev)
+	}
+}
+
+// meter counts time and allocations only while the benchmark timer runs.
+type meter struct {
+	b       *testing.B
+	mallocs uint64
+	ms      runtime.MemStats
+}
+
+func (m *meter) start() {
+	runtime.ReadMemStats(&m.ms)
+	m.mallocs -= m.ms.Mallocs
+	m.b.StartTimer()
+}
+
+func (m *meter) stop() {
+	m.b.StopTimer()
+	runtime.ReadMemStats(&m.ms)
+	m.mallocs += m.ms.Mallocs
+}
+
+func (m *meter) report(decisions int) {
+	m.b.ReportMetric(float64(decisions)/m.b.Elapsed().Seconds(), "decisions/s")
+	m.b.ReportMetric(float64(m.mallocs)/float64(decisions), "allocs/decision")
+}
+
+func BenchmarkRouting(b *testing.B) {
+	for _, sh := range routingShapes() {
+		name := fmt.Sprintf("tenants=%d/agents=%d/waiting=%d", sh.tenants, sh.agents, sh.waiting)
+		b.Run("mode=pure/"+name, func(b *testing.B) { benchRoutingPure(b, sh) })
+		b.Run("mode=actors/"+name, func(b *testing.B) { benchRoutingActors(b, sh) })
+	}
+}
+
+func newRoutingFixture(b *testing.B, sh routingShape) (*actors.Engine, []*routingTenant) {
+	e := actors.NewEngine()
+	ts := make([]*routingTenant, sh.tenants)
+	for i := range ts {
+		ts[i] = newRoutingTenant(b, e, sh, routingEpoch)
+	}
+	return e, ts
+}
+
+// benchRoutingPure runs b.N decisions through Engine.Apply, tenants in
+// turn, each answering all the offers it holds.
+func benchRoutingPure(b *testing.B, sh routingShape) {
+	e, ts := newRoutingFixture(b, sh)
+	now := routingEpoch
+	tick := &actors.Tick{}
+	m := &meter{b: b}
+	runtime.GC()
+	b.ResetTimer()
+	b.StopTimer()
+	m.start()
+	decisions := 0
+	for k := 0; decisions < b.N; k++ {
+		rt := ts[k%len(ts)]
+		if rt.waiting < sh.agents || rt.n == 0 {
+			m.stop()
+			rt.refill(b, e, sh.waiting, now)
+			m.start()
+		}
+		// A tenant's offers are answered together, as a batch of the
+		// log for one tenant would be.
+		for p := rt.n; p > 0 && decisions < b.N; p-- {
+			now = now.Add(time.Microsecond)
+			i := rt.pop()
+			if _, _, err := e.Apply(&rt.accept[i], now); err != nil {
+				b.Fatal(err)
+			}
+			_, ev, err := e.Apply(&rt.fail[i], now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := rt.observe(ev)
+			decisions += d
+			if rt.since += d; rt.since >= 1024 {
+				rt.since = 0
+				tick.Tenant = rt.id
+				if _, _, err := e.Apply(tick, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	m.stop()
+	m.report(decisions)
+}
+
+// benchRoutingActors runs rounds through the actor system: each round sends
+// every tenant one batch (accept and fail for each offer it holds) with
+// ApplyBatchAsync, so tenants work in parallel, then reads the outcomes.
+func benchRoutingActors(b *testing.B, sh routingShape) {
+	e, ts := newRoutingFixture(b, sh)
+	s := actors.NewSystem(e)
+	defer s.Stop()
+	now := routingEpoch
+	futures := make([]interface {
+		Result() (any, error)
+	}, len(ts))
+	m := &meter{b: b}
+	runtime.GC()
+	b.ResetTimer()
+	b.StopTimer()
+	m.start()
+	decisions, rounds := 0, 0
+	for decisions < b.N {
+		now = now.Add(time.Duration(sh.agents) * time.Microsecond)
+		for k, rt := range ts {
+			if rt.waiting < sh.agents {
+				m.stop()
+				rt.refill(b, s, sh.waiting, now)
+				m.start()
+			}
+			rt.batch = rt.batch[:0]
+			for rt.n > 0 {
+				i := rt.pop()
+				rt.batch = append(rt.batch, &rt.accept[i], &rt.fail[i])
+			}
+			futures[k] = s.ApplyBatchAsync(rt.id, rt.batch, now)
+		}
+		for k, rt := range ts {
+			res, err := futures[k].Result()
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, o := range res.([]actors.Outcome) {
+				if o.Err != nil {
+					b.Fatal(o.Err)
+				}
+				decisions += rt.observe(o.Events)
+			}
+		}
+		if rounds++; rounds%(1+100/sh.agents) == 0 {
+			if _, _, err := s.Apply(&actors.Tick{}, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	m.stop()
+	m.report(decisions)
+}
+
+// BenchmarkMemory measures the heap held per waiting callback and per
+// agent: live heap after GC before and after creating b.N of them.
+func BenchmarkMemory(b *testing.B) {
+	b.Run("per=callback", func(b *testing.B) {
+		e := actors.NewEngine()
+		rt := newRoutingTenant(b, e, routingShape{agents: 1}, routingEpoch)
+		before := liveHeap()
+		b.ResetTimer()
+		rt.refill(b, e, rt.waiting+b.N, routingEpoch)
+		b.StopTimer()
+		b.ReportMetric(float64(liveHeap()-before)/float64(b.N), "B/callback")
+		runtime.KeepAlive(e)
+	})
+	b.Run("per=agent", func(b *testing.B) {
+		e := actors.NewEngine()
+		rt := newRoutingTenant(b, e, routingShape{agents: 1}, routingEpoch)
+		mustApply(b, e, &actors.UpdateTenant{Tenant: rt.id, Limits: &actors.Limits{MaxAgents: 100000, StorageQuotaBytes: 1 << 40}}, routingEpoch)
+		n := min(b.N, 10000) // creating an agent scans every user, so keep n modest
+		before := liveHeap()
+		b.ResetTimer()
+		for i := range n {
+			mustApply(b, e, &actors.CreateUser{Target: rt.admin, Name: "a" + strconv.Itoa(i), Home: actors.HomeDomain,
+				Grants:      []actors.Grant{{Role: actors.RoleAgent, Scope: actors.Scope{All: true}}},
+				Memberships: []actors.Membership{{Queue: rt.queue, Tier: 1}}}, routingEpoch)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(liveHeap()-before)/float64(n), "B/agent")
+		runtime.KeepAlive(e)
+	})
+}
+
+func liveHeap() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
