@@ -29,6 +29,9 @@ type Config struct {
 	// voter, this node included), each node bootstraps the same
 	// configuration once; a node with existing state never bootstraps.
 	Peers []string
+	// Join: this node joins an existing cluster (a leader adds it with
+	// AddVoter); it never bootstraps, even with an empty data directory.
+	Join bool
 
 	SnapshotThreshold uint64        // entries between snapshots
 	SnapshotInterval  time.Duration // how often to check the threshold

@@ -26,8 +26,7 @@ type FSM struct {
 	lastTime  int64 // latest entry time applied; time never goes back
 	deadlines map[actors.TenantID]int64
 
-	next    atomic.Int64  // earliest pending deadline, for the leader's ticker
-	applied atomic.Uint64 // index of the last applied entry
+	next atomic.Int64 // earliest pending deadline, for the leader's ticker
 }
 
 // NewFSM returns an FSM over an empty engine.
@@ -48,7 +47,6 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	for i, l := range logs {
-		f.applied.Store(l.Index)
 		if l.Type != raft.LogCommand {
 			continue
 		}

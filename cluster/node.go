@@ -71,7 +71,7 @@ func Open(cfg Config) (*Node, error) {
 	if err != nil {
 		return fail(fmt.Errorf("cluster: inspect state: %w", err))
 	}
-	if !has {
+	if !has && !cfg.Join {
 		if err := raft.BootstrapCluster(rc, logs, stable, snaps, n.trans, n.bootstrapConfiguration()); err != nil {
 			return fail(fmt.Errorf("cluster: bootstrap: %w", err))
 		}
@@ -277,7 +277,7 @@ func (n *Node) TransferLeadership() error { return n.raft.LeadershipTransfer().E
 func (n *Node) State() ([]byte, [32]byte, error) { return n.fsm.State() }
 
 // AppliedIndex is the index of the last applied entry.
-func (n *Node) AppliedIndex() uint64 { return n.fsm.applied.Load() }
+func (n *Node) AppliedIndex() uint64 { return n.raft.AppliedIndex() }
 
 // Raft exposes the raft instance (metrics, tests).
 func (n *Node) Raft() *raft.Raft { return n.raft }
