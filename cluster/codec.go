@@ -86,7 +86,7 @@ func DecodeEntry(b []byte) (Entry, error) {
 		}
 		body := rest[2+k : 2+k+int(l)]
 		rest = rest[2+k+int(l):]
-		cmd, ok := actors.NewCommand(kind)
+		cmd, ok := newCommand(kind)
 		if !ok {
 			return bad("command %d: unknown kind %d", i, kind)
 		}
@@ -99,4 +99,24 @@ func DecodeEntry(b []byte) (Entry, error) {
 		return bad("%d trailing bytes", len(rest))
 	}
 	return e, nil
+}
+
+// Announce is the cluster's own command: a new leader says at which HTTP
+// address it serves, so followers know where to forward writes. Its kind
+// lies above the core's, in a range reserved for the cluster.
+type Announce struct {
+	ID       string `json:"id"`
+	HTTPAddr string `json:"httpAddr"`
+}
+
+const kindAnnounce actors.Kind = 0x8001
+
+// Kind implements actors.Command.
+func (Announce) Kind() actors.Kind { return kindAnnounce }
+
+func newCommand(k actors.Kind) (actors.Command, bool) {
+	if k == kindAnnounce {
+		return new(Announce), true
+	}
+	return actors.NewCommand(k)
 }

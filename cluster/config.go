@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/ringbackhq/ringback/actors"
 )
 
 // Store names the log and stable store a node uses.
@@ -23,6 +24,11 @@ type Config struct {
 	DataDir  string // holds log/, snapshots/ and raft.db or wal/
 	BindAddr string // Raft TCP address, host:port on this machine
 	Store    string // StoreWAL or StoreBoltDB
+	HTTPAddr string // where this node serves the API, announced when it leads
+
+	// OnEvents receives the events of every applied command, on every
+	// node, on the apply goroutine: it must not block.
+	OnEvents func([]actors.Event)
 
 	// Bootstrap: with no peers, a node with no existing state bootstraps a
 	// one-node cluster of itself. With peers (Raft addresses of every

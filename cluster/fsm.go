@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -25,6 +26,9 @@ type FSM struct {
 	// Touched only on raft's FSM goroutine.
 	lastTime  int64 // latest entry time applied; time never goes back
 	deadlines map[actors.TenantID]int64
+	onEvents  func([]actors.Event) // set before raft starts
+
+	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
 
 	next atomic.Int64 // earliest pending deadline, for the leader's ticker
 }
@@ -55,7 +59,15 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			panic(fmt.Sprintf("cluster: stopping: log index %d term %d: %v", l.Index, l.Term, err))
 		}
 		f.lastTime = max(f.lastTime, e.Time)
-		out[i] = f.applyEntry(e.Commands, time.Unix(0, f.lastTime))
+		outs := f.applyEntry(e.Commands, time.Unix(0, f.lastTime))
+		if f.onEvents != nil {
+			for _, o := range outs {
+				if len(o.Events) > 0 {
+					f.onEvents(o.Events)
+				}
+			}
+		}
+		out[i] = outs
 	}
 	f.publishNext()
 	return out
@@ -67,6 +79,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 func (f *FSM) applyEntry(cmds []actors.Command, now time.Time) []actors.Outcome {
 	out := make([]actors.Outcome, len(cmds))
 	for i := 0; i < len(cmds); {
+		if a, ok := cmds[i].(*Announce); ok {
+			f.httpAddrs.Store(a.ID, a.HTTPAddr)
+			i++
+			continue
+		}
 		if _, ok := cmds[i].(actors.TenantCommand); !ok {
 			out[i].Result, out[i].Events, out[i].Err = f.sys.Apply(cmds[i], now)
 			out[i].Events = slices.Clone(out[i].Events)
@@ -139,6 +156,14 @@ func (f *FSM) publishNext() {
 	f.next.Store(next)
 }
 
+// HTTPAddr is the HTTP address a server announced when it last led.
+func (f *FSM) HTTPAddr(id string) string {
+	if v, ok := f.httpAddrs.Load(id); ok {
+		return v.(string)
+	}
+	return ""
+}
+
 // NextDeadline is the earliest pending deadline of the applied state, or
 // the zero time.
 func (f *FSM) NextDeadline() time.Time {
@@ -185,15 +210,20 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{state: b, lastTime: f.lastTime}, nil
+	meta := map[string]string{}
+	f.httpAddrs.Range(func(k, v any) bool { meta[k.(string)] = v.(string); return true })
+	return &snapshot{state: b, lastTime: f.lastTime, httpAddrs: meta}, nil
 }
 
 // Restore replaces the whole state with a snapshot's.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	state, lastTime, err := ReadSnapshot(rc)
+	state, lastTime, meta, err := ReadSnapshot(rc)
 	if err != nil {
 		return err
+	}
+	for id, addr := range meta {
+		f.httpAddrs.Store(id, addr)
 	}
 	e, err := actors.Restore(state)
 	if err != nil {
@@ -210,32 +240,50 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
-// ReadSnapshot decodes a snapshot file: the core state and the last
-// entry time.
-func ReadSnapshot(r io.Reader) (state []byte, lastTime int64, err error) {
+// ReadSnapshot decodes a snapshot file: the core state, the last entry
+// time and the announced HTTP addresses. Layout:
+//
+//	"RBSNAP" | version | last time (int64) | meta len (uvarint) | meta JSON | core state
+func ReadSnapshot(r io.Reader) (state []byte, lastTime int64, httpAddrs map[string]string, err error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return nil, 0, fmt.Errorf("cluster: read snapshot: %w", err)
+		return nil, 0, nil, fmt.Errorf("cluster: read snapshot: %w", err)
 	}
 	h := len(snapshotMagic)
-	if len(b) < h+9 || !bytes.Equal(b[:h], snapshotMagic) {
-		return nil, 0, fmt.Errorf("cluster: not a Ringback snapshot")
+	if len(b) < h+10 || !bytes.Equal(b[:h], snapshotMagic) {
+		return nil, 0, nil, fmt.Errorf("cluster: not a Ringback snapshot")
 	}
 	if b[h] != snapshotVersion {
-		return nil, 0, fmt.Errorf("cluster: snapshot version %d, this build reads %d", b[h], snapshotVersion)
+		return nil, 0, nil, fmt.Errorf("cluster: snapshot version %d, this build reads %d", b[h], snapshotVersion)
 	}
-	return b[h+9:], int64(binary.BigEndian.Uint64(b[h+1 : h+9])), nil
+	lastTime = int64(binary.BigEndian.Uint64(b[h+1 : h+9]))
+	rest := b[h+9:]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest)-k) {
+		return nil, 0, nil, fmt.Errorf("cluster: snapshot header damaged")
+	}
+	if err := json.Unmarshal(rest[k:k+int(n)], &httpAddrs); err != nil {
+		return nil, 0, nil, fmt.Errorf("cluster: snapshot header: %w", err)
+	}
+	return rest[k+int(n):], lastTime, httpAddrs, nil
 }
 
 type snapshot struct {
-	state    []byte
-	lastTime int64
+	state     []byte
+	lastTime  int64
+	httpAddrs map[string]string
 }
 
 // WriteTo writes the snapshot file format.
 func (s *snapshot) WriteTo(w io.Writer) (int64, error) {
 	hdr := append(slices.Clone(snapshotMagic), snapshotVersion)
 	hdr = binary.BigEndian.AppendUint64(hdr, uint64(s.lastTime))
+	meta, err := json.Marshal(s.httpAddrs)
+	if err != nil {
+		return 0, err
+	}
+	hdr = binary.AppendUvarint(hdr, uint64(len(meta)))
+	hdr = append(hdr, meta...)
 	n, err := w.Write(hdr)
 	if err != nil {
 		return int64(n), err

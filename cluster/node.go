@@ -45,6 +45,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, fsm: NewFSM(), stop: make(chan struct{})}
+	n.fsm.onEvents = cfg.OnEvents
 	fail := func(err error) (*Node, error) {
 		n.closeStores()
 		n.fsm.Close()
@@ -82,8 +83,9 @@ func Open(cfg Config) (*Node, error) {
 	}
 	n.raft = r
 	n.prop = newProposer(r, cfg)
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.tickLoop()
+	go n.announceLoop()
 	return n, nil
 }
 
@@ -175,6 +177,34 @@ func (n *Node) leave() error {
 		return fmt.Errorf("cluster: leave: %w", err)
 	}
 	return nil
+}
+
+// announceLoop: whenever this node becomes leader it announces its HTTP
+// address through the log.
+func (n *Node) announceLoop() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case leader := <-n.raft.LeaderCh():
+			if !leader || n.cfg.HTTPAddr == "" {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
+			_, _ = n.prop.Propose(ctx, &Announce{ID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr})
+			cancel()
+		}
+	}
+}
+
+// LeaderHTTP is the HTTP address of the current leader, when known.
+func (n *Node) LeaderHTTP() string {
+	_, id := n.raft.LeaderWithID()
+	if id == "" {
+		return ""
+	}
+	return n.fsm.HTTPAddr(string(id))
 }
 
 // tickLoop, on the leader, proposes a Tick when the earliest deadline of
