@@ -37,6 +37,7 @@ const (
 	KindTick
 	KindPutAPIKey
 	KindRevokeAPIKey
+	KindSetQueueMembers
 )
 
 // Command is one state change. Operator commands ([CreateTenant],
@@ -144,7 +145,8 @@ type DeleteDomain struct {
 // tenant's agent limit; the first position is the active one.
 type CreateUser struct {
 	Target
-	Name        string       `json:"name"`
+	Name        string       `json:"name"` // the username, unique in the tenant
+	FullName    string       `json:"fullName,omitempty"`
 	Home        DomainID     `json:"home"`
 	Grants      []Grant      `json:"grants"`
 	Groups      []GroupID    `json:"groups,omitempty"`
@@ -341,6 +343,19 @@ type RevokeAPIKey struct {
 	Hash string `json:"hash"`
 }
 
+// Member is one agent's place in a queue.
+type Member struct {
+	Agent UserID `json:"agent"`
+	Tier  int    `json:"tier"`
+}
+
+// SetQueueMembers replaces the whole membership of a queue at once.
+type SetQueueMembers struct {
+	Target
+	Queue   QueueID  `json:"queue"`
+	Members []Member `json:"members"`
+}
+
 func (CreateTenant) Kind() Kind       { return KindCreateTenant }
 func (UpdateTenant) Kind() Kind       { return KindUpdateTenant }
 func (SetTenantStatus) Kind() Kind    { return KindSetTenantStatus }
@@ -371,6 +386,7 @@ func (FailAttempt) Kind() Kind        { return KindFailAttempt }
 func (Tick) Kind() Kind               { return KindTick }
 func (PutAPIKey) Kind() Kind          { return KindPutAPIKey }
 func (RevokeAPIKey) Kind() Kind       { return KindRevokeAPIKey }
+func (SetQueueMembers) Kind() Kind    { return KindSetQueueMembers }
 
 // NewCommand returns a new, empty command of a kind, for decoding.
 func NewCommand(k Kind) (Command, bool) {
@@ -411,4 +427,5 @@ var commandMakers = [...]func() Command{
 	KindTick:               func() Command { return new(Tick) },
 	KindPutAPIKey:          func() Command { return new(PutAPIKey) },
 	KindRevokeAPIKey:       func() Command { return new(RevokeAPIKey) },
+	KindSetQueueMembers:    func() Command { return new(SetQueueMembers) },
 }

@@ -304,6 +304,12 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 				c.Agent = 0
 				d.setStatus(c, Scheduled)
 				d.schedule(x, c, x.now+int64(d.Policy.RetryDelay))
+				if c.Expires != 0 && c.Expires <= x.now {
+					// Its expiry fired while it was in progress and was
+					// dropped; waiting again, it expires at the next tick,
+					// as it does after a restore (see rebuild).
+					d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
+				}
 			}
 		}
 		if a != nil {

@@ -110,3 +110,26 @@ func (t *Tenant) EachCallback(by Principal, fn func(Callback)) {
 		}
 	}
 }
+
+// CurrentOffer returns the callback currently offered to an agent, if any.
+func (t *Tenant) CurrentOffer(agent UserID) (Callback, bool) {
+	u := t.Users[agent]
+	if u == nil || len(u.Positions) == 0 {
+		return Callback{}, false
+	}
+	a := t.routing[u.activeDomain()].Agents[agent]
+	if a == nil || a.Callback == 0 {
+		return Callback{}, false
+	}
+	c, err := t.Callback(AsUser(agent), a.Callback)
+	if err != nil || c.Status != Offered || c.Agent != agent {
+		return Callback{}, false
+	}
+	return c, true
+}
+
+// Principal resolves an API key hash to the principal it belongs to.
+func (t *Tenant) Principal(hash string) (Principal, bool) {
+	p, ok := t.APIKeys[hash]
+	return p, ok
+}

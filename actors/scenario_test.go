@@ -398,6 +398,13 @@ func (s *scenario) command(t *testing.T, td *datadriven.TestData) (Command, stri
 			c.Memberships = &m
 		}
 		return c, ""
+	case "members":
+		c := &SetQueueMembers{Target: tg, Queue: QueueID(s.id("queue", arg(td, "queue", "")))}
+		for _, v := range args(td, "set") {
+			u, tier, _ := strings.Cut(v, ":")
+			c.Members = append(c.Members, Member{Agent: UserID(s.id("user", u)), Tier: num(t, tier)})
+		}
+		return c, ""
 	case "delete-user":
 		return &DeleteUser{Target: tg, User: UserID(s.id("user", arg(td, "name", "")))}, ""
 	case "app":

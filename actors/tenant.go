@@ -33,6 +33,7 @@ type DomainNode struct {
 type User struct {
 	ID          UserID       `json:"id"`
 	Name        string       `json:"name"`
+	FullName    string       `json:"fullName,omitempty"`
 	Home        DomainID     `json:"home"`
 	Grants      []Grant      `json:"grants"`
 	Groups      []GroupID    `json:"groups,omitempty"`
@@ -143,6 +144,7 @@ type Tenant struct {
 	CallbackDomain map[CallbackID]DomainID  `json:"callbackDomain"`
 	ActiveNumbers  map[string]CallbackID    `json:"activeNumbers"` // queue/number of non-terminal callbacks
 	StorageUsed    int64                    `json:"storageUsed"`
+	Audit          []AuditEntry             `json:"audit"`
 	Next           Counters                 `json:"next"`
 
 	routing map[DomainID]*Domain
@@ -222,7 +224,27 @@ func (t *Tenant) apply(x *opCtx, cmd TenantCommand, by Principal) (uint64, error
 	if t.Policy.AutoSwitchPosition {
 		t.autoSwitch(x, start)
 	}
+	t.audit(x.now, by, cmd.Kind(), id)
 	return id, nil
+}
+
+// AuditEntry records who changed what.
+type AuditEntry struct {
+	At     int64     `json:"at"`
+	By     Principal `json:"by"`
+	Kind   Kind      `json:"kind"`
+	Object uint64    `json:"object,omitempty"` // what the command created, if anything
+}
+
+// auditKeep is how many audit entries a tenant keeps.
+const auditKeep = 1000
+
+// audit appends to the tenant's audit trail, keeping the newest entries.
+func (t *Tenant) audit(now int64, by Principal, k Kind, object uint64) {
+	if len(t.Audit) >= auditKeep {
+		t.Audit = append(t.Audit[:0], t.Audit[len(t.Audit)-auditKeep+1:]...)
+	}
+	t.Audit = append(t.Audit, AuditEntry{At: now, By: by, Kind: k, Object: object})
 }
 
 func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, error) {
@@ -253,6 +275,8 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 		return 0, t.transfer(x, by, c)
 	case *PutAPIKey, *RevokeAPIKey:
 		return 0, t.apiKey(x, by, c)
+	case *SetQueueMembers:
+		return 0, t.setQueueMembers(x, by, c)
 	}
 	return 0, invalid("kind", "unknown command %T", cmd)
 }
@@ -513,7 +537,10 @@ func (t *Tenant) createUser(x *opCtx, by Principal, c *CreateUser) (uint64, erro
 			return 0, refuse(ErrConflict, "name", "a user is already named %q", c.Name)
 		}
 	}
-	u := &User{Name: c.Name, Home: c.Home, Grants: slices.Clone(c.Grants), Groups: slices.Clone(c.Groups),
+	if len(c.FullName) > maxNameLen {
+		return 0, invalid("fullName", "must be at most %d characters", maxNameLen)
+	}
+	u := &User{Name: c.Name, FullName: c.FullName, Home: c.Home, Grants: slices.Clone(c.Grants), Groups: slices.Clone(c.Groups),
 		Positions: slices.Clone(c.Positions), Memberships: slices.Clone(c.Memberships)}
 	if u.isAgent() {
 		if t.agentCount() >= t.Limits.MaxAgents {
@@ -1083,6 +1110,54 @@ func (t *Tenant) nextDeadline() int64 {
 		}
 	}
 	return next
+}
+
+func (t *Tenant) setQueueMembers(x *opCtx, by Principal, c *SetQueueMembers) error {
+	q := t.Queues[c.Queue]
+	if q == nil {
+		return notFound("queueId")
+	}
+	if err := t.administer(by, q.Domain); err != nil {
+		return err
+	}
+	tiers := map[UserID]int{}
+	for i, m := range c.Members {
+		u := t.Users[m.Agent]
+		if u == nil || !u.isAgent() || !t.sees(by, []DomainID{u.Home}, 0) {
+			return notFound(fieldIndex("members", i, "userId"))
+		}
+		if _, dup := tiers[m.Agent]; dup {
+			return invalid(fieldIndex("members", i, "userId"), "listed twice")
+		}
+		if m.Tier < 1 || m.Tier > 10 {
+			return invalid(fieldIndex("members", i, "tier"), "must be between 1 and 10, got %d", m.Tier)
+		}
+		tiers[m.Agent] = m.Tier
+	}
+	for _, uid := range sortedKeys(t.Users) {
+		u := t.Users[uid]
+		was := slices.IndexFunc(u.Memberships, func(m Membership) bool { return m.Queue == q.ID })
+		tier, now := tiers[uid]
+		next := slices.Clone(u.Memberships)
+		switch {
+		case was >= 0 && !now:
+			next = slices.Delete(next, was, was+1)
+		case was >= 0 && now && next[was].Tier != tier:
+			next[was].Tier = tier
+		case was < 0 && now:
+			next = append(next, Membership{Queue: q.ID, Tier: tier})
+		default:
+			continue
+		}
+		u.Memberships = next
+		if len(u.Positions) > 0 {
+			op := t.newOp(opMemberships, x)
+			op.user, op.memberships = u.ID, u.slots()
+			t.call(u.activeDomain(), op)
+		}
+	}
+	t.emit(x, Event{Kind: EvObjectUpdated, Domain: q.Domain, Queue: q.ID, Object: uint64(q.ID)})
+	return nil
 }
 
 func (t *Tenant) apiKey(x *opCtx, by Principal, cmd TenantCommand) error {
