@@ -274,6 +274,9 @@ type CreateCallback struct {
 	ScheduledAt    time.Time         `json:"scheduledAt,omitzero"`
 	Data           map[string]string `json:"data,omitempty"`
 	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
+	// RequestHash identifies the request body the key was first used
+	// with; a retry with the same key and another body is refused.
+	RequestHash string `json:"requestHash,omitempty"`
 }
 
 type RescheduleCallback struct {

@@ -276,7 +276,7 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 			s.AnsweredInSL++
 		}
 		a.Presence, a.Since = Busy, x.now
-		d.emit(x, Event{Kind: EvOfferAccepted, Queue: c.Queue, Callback: c.ID, Agent: a.ID, Offer: c.Offer})
+		d.emit(x, Event{Kind: EvOfferAccepted, Queue: c.Queue, Callback: c.ID, Agent: a.ID, Offer: c.Offer, Object: uint64(wait)})
 		d.emit(x, Event{Kind: EvPresenceChanged, Agent: a.ID, Presence: Busy})
 	case actComplete, actFail:
 		if c.Status != InProgress {

@@ -38,6 +38,7 @@ const (
 	EvCallbackTransferred
 	EvCallbackRescheduled
 	EvAPIKeyChanged
+	EvCallbackCreated
 )
 
 var eventNames = [...]string{
@@ -50,7 +51,7 @@ var eventNames = [...]string{
 	EvOfferRejected: "rejected", EvOfferTimedOut: "offer-timeout", EvCallbackCompleted: "completed",
 	EvAttemptFailed: "attempt-failed", EvCallbackFailed: "failed", EvCallbackCanceled: "canceled",
 	EvCallbackExpired: "expired", EvCallbackTransferred: "transferred", EvCallbackRescheduled: "rescheduled",
-	EvAPIKeyChanged: "api-key",
+	EvAPIKeyChanged: "api-key", EvCallbackCreated: "created",
 }
 
 func (k EventKind) String() string {
@@ -72,7 +73,10 @@ type Event struct {
 	Callback CallbackID
 	Agent    UserID
 	Offer    OfferID
-	Object   uint64 // identifier of a created or changed configuration object
+	// Object is the identifier of a created or changed configuration
+	// object; for scheduled and rescheduled callbacks the due time; for an
+	// accepted offer the customer's wait in nanoseconds.
+	Object   uint64
 	Presence Presence
 	// Position switches: the agent's active position index before and
 	// after. Switched says the switch was automatic, made for this offer.

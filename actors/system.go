@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -92,6 +93,26 @@ func (s *System) NextDeadlines() map[TenantID]int64 {
 	return s.request(&deadlinesMsg{}).(map[TenantID]int64)
 }
 
+// TenantSummary is the operator's view of a tenant: configuration only,
+// never tenant data.
+type TenantSummary struct {
+	ID       TenantID         `json:"id"`
+	Profile  Profile          `json:"profile"`
+	Host     string           `json:"host,omitempty"`
+	Status   TenantStatus     `json:"status"`
+	Limits   Limits           `json:"limits"`
+	Features map[Feature]bool `json:"features"`
+	Policy   Policy           `json:"policy"`
+}
+
+// Tenants lists every tenant's summary in identifier order, and resolves
+// a host when host is not empty (then only that tenant, if any, is
+// listed). Tenant configuration changes only through operator commands,
+// which the root runs while it waits, so the root may read it.
+func (s *System) Tenants(host string) []TenantSummary {
+	return s.request(&tenantsMsg{host: host}).([]TenantSummary)
+}
+
 // Snapshot encodes the whole state, as Engine.Snapshot does.
 func (s *System) Snapshot() ([]byte, error) {
 	o := s.request(&snapshotMsg{}).(*snapshotReply)
@@ -125,6 +146,7 @@ type (
 		withDeadline bool
 	}
 	deadlinesMsg  struct{}
+	tenantsMsg    struct{ host string }
 	snapshotMsg   struct{}
 	snapshotReply struct {
 		b   []byte
@@ -175,6 +197,17 @@ func (r *rootActor) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.Forward(pid)
+	case *tenantsMsg:
+		var out []TenantSummary
+		for _, id := range sortedKeys(r.e.Tenants) {
+			t := r.e.Tenants[id]
+			if m.host != "" && t.Host != m.host {
+				continue
+			}
+			out = append(out, TenantSummary{ID: id, Profile: t.Profile, Host: t.Host, Status: t.Status,
+				Limits: t.Limits, Features: maps.Clone(t.Features), Policy: t.Policy})
+		}
+		ctx.Respond(out)
 	case *deadlinesMsg:
 		r.quiesce(ctx)
 		out := map[TenantID]int64{}

@@ -101,6 +101,7 @@ type Code struct {
 type idempotent struct {
 	Callback CallbackID `json:"callback"`
 	At       int64      `json:"at"`
+	Hash     string     `json:"hash,omitempty"`
 }
 
 // idempotencyEntry orders idempotency keys by age, for expiry.
@@ -831,6 +832,9 @@ func (t *Tenant) autoSwitch(x *opCtx, start int) {
 func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint64, error) {
 	if c.IdempotencyKey != "" {
 		if prev, ok := t.Idempotency[c.IdempotencyKey]; ok && x.now-prev.At < int64(idempotencyWindow) {
+			if prev.Hash != c.RequestHash {
+				return 0, invalid("Idempotency-Key", "the key was first used with a different request")
+			}
 			return uint64(prev.Callback), nil
 		}
 	}
@@ -924,9 +928,10 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 		t.ActiveNumbers[numberKey(q.ID, n)] = cb.ID
 	}
 	if c.IdempotencyKey != "" {
-		t.Idempotency[c.IdempotencyKey] = idempotent{Callback: cb.ID, At: x.now}
+		t.Idempotency[c.IdempotencyKey] = idempotent{Callback: cb.ID, At: x.now, Hash: c.RequestHash}
 		t.IdemOrder = append(t.IdemOrder, idempotencyEntry{Key: c.IdempotencyKey, At: x.now})
 	}
+	t.emit(x, Event{Kind: EvCallbackCreated, Domain: dom, Queue: q.ID, Callback: cb.ID})
 	op := t.newOp(opAddCallback, x)
 	op.callback = cb
 	t.call(dom, op)

@@ -180,6 +180,13 @@ func (f *FSM) Query(tenant actors.TenantID, fn func(*actors.Tenant) error) error
 	return f.sys.Query(tenant, fn)
 }
 
+// Tenants lists tenant summaries (all, or the one on host).
+func (f *FSM) Tenants(host string) []actors.TenantSummary {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.sys.Tenants(host)
+}
+
 // State returns the encoded state and its hash.
 func (f *FSM) State() ([]byte, [32]byte, error) {
 	f.mu.RLock()

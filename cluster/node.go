@@ -256,6 +256,10 @@ func (n *Node) Read(ctx context.Context, linearizable bool, tenant actors.Tenant
 	return n.fsm.Query(tenant, fn)
 }
 
+// Tenants lists tenant summaries from the local state (all, or the one
+// configured for host).
+func (n *Node) Tenants(host string) []actors.TenantSummary { return n.fsm.Tenants(host) }
+
 // Leader returns the leader's Raft address and ID, empty when unknown.
 func (n *Node) Leader() (string, string) {
 	a, id := n.raft.LeaderWithID()
