@@ -38,6 +38,7 @@ const (
 	KindPutAPIKey
 	KindRevokeAPIKey
 	KindSetQueueMembers
+	KindSetPriority
 )
 
 // Command is one state change. Operator commands ([CreateTenant],
@@ -346,6 +347,13 @@ type RevokeAPIKey struct {
 	Hash string `json:"hash"`
 }
 
+// SetPriority changes a waiting callback's priority.
+type SetPriority struct {
+	Target
+	Callback CallbackID `json:"callback"`
+	Priority int        `json:"priority"`
+}
+
 // Member is one agent's place in a queue.
 type Member struct {
 	Agent UserID `json:"agent"`
@@ -390,6 +398,7 @@ func (Tick) Kind() Kind               { return KindTick }
 func (PutAPIKey) Kind() Kind          { return KindPutAPIKey }
 func (RevokeAPIKey) Kind() Kind       { return KindRevokeAPIKey }
 func (SetQueueMembers) Kind() Kind    { return KindSetQueueMembers }
+func (SetPriority) Kind() Kind        { return KindSetPriority }
 
 // NewCommand returns a new, empty command of a kind, for decoding.
 func NewCommand(k Kind) (Command, bool) {
@@ -431,4 +440,5 @@ var commandMakers = [...]func() Command{
 	KindPutAPIKey:          func() Command { return new(PutAPIKey) },
 	KindRevokeAPIKey:       func() Command { return new(RevokeAPIKey) },
 	KindSetQueueMembers:    func() Command { return new(SetQueueMembers) },
+	KindSetPriority:        func() Command { return new(SetPriority) },
 }

@@ -34,6 +34,7 @@ const (
 	actReject
 	actComplete
 	actFail
+	actPriority
 )
 
 type domainOp struct {
@@ -232,6 +233,20 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 		}
 		d.emit(x, Event{Kind: EvCallbackRescheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(op.at)})
 		d.schedule(x, c, op.at)
+	case actPriority:
+		if c.Status != Scheduled && c.Status != Queued {
+			return refuse(ErrConflict, "callback", "only a waiting callback's priority can change, this one is %s", c.Status)
+		}
+		queued := c.Status == Queued
+		if queued {
+			d.lines[c.Queue].waiting.remove(c)
+		}
+		c.Priority = int32(op.at)
+		if queued {
+			l := d.lines[c.Queue]
+			l.waiting.push(c)
+			d.routeLine(x, l)
+		}
 	case actCancel:
 		switch c.Status {
 		case Queued:

@@ -439,6 +439,8 @@ func (s *scenario) command(t *testing.T, td *datadriven.TestData) (Command, stri
 			c.ScheduledAt = s.now.Add(dur(t, v))
 		}
 		return c, "callback"
+	case "priority":
+		return &SetPriority{Target: tg, Callback: CallbackID(s.id("callback", arg(td, "callback", ""))), Priority: num(t, arg(td, "priority", "0"))}, ""
 	case "accept", "reject", "complete", "fail", "cancel", "reschedule", "transfer":
 		return s.callbackCommand(t, td, tg), ""
 	case "advance":

@@ -270,7 +270,7 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 		return 0, t.switchPosition(x, by, c)
 	case *CreateCallback:
 		return t.createCallback(x, by, c)
-	case *RescheduleCallback, *CancelCallback, *AcceptOffer, *RejectOffer, *CompleteCallback, *FailAttempt:
+	case *RescheduleCallback, *CancelCallback, *AcceptOffer, *RejectOffer, *CompleteCallback, *FailAttempt, *SetPriority:
 		return 0, t.callbackCommand(x, by, c)
 	case *TransferCallback:
 		return 0, t.transfer(x, by, c)
@@ -969,6 +969,11 @@ func (t *Tenant) callbackCommand(x *opCtx, by Principal, cmd TenantCommand) erro
 		op.id, op.action, op.at = c.Callback, actReschedule, max(c.At.UnixNano(), x.now)
 	case *CancelCallback:
 		op.id, op.action = c.Callback, actCancel
+	case *SetPriority:
+		if c.Priority < 0 || c.Priority > maxPriority {
+			return invalid("priority", "must be between 0 and %d", maxPriority)
+		}
+		op.id, op.action, op.at = c.Callback, actPriority, int64(c.Priority)
 	case *AcceptOffer:
 		op.id, op.action, op.offer = c.Callback, actAccept, c.Offer
 	case *RejectOffer:
