@@ -202,3 +202,24 @@ func TestTooLarge(t *testing.T) {
 	}
 	check(t, w, &model{})
 }
+
+// TestStoreLogsAllocs checks that the write path does not allocate per
+// entry: a 64-entry batch costs a handful of allocations at most.
+func TestStoreLogsAllocs(t *testing.T) {
+	w := mustOpen(t, t.TempDir(), WithPreallocate(false))
+	defer mustClose(t, w)
+	batch := entries(1, 64, 1)
+	next := uint64(1)
+	allocs := testing.AllocsPerRun(50, func() {
+		for i, l := range batch {
+			l.Index = next + uint64(i)
+		}
+		if err := w.StoreLogs(batch); err != nil {
+			t.Fatalf("StoreLogs = %v", err)
+		}
+		next += uint64(len(batch))
+	})
+	if allocs > 4 {
+		t.Fatalf("StoreLogs of 64 entries: %.1f allocations, want at most 4", allocs)
+	}
+}

@@ -313,9 +313,8 @@ func decodeMarker(b []byte) (m marker, reason string) {
 	return m, ""
 }
 
-// batchCRC folds one entry CRC into a running batch checksum.
-func batchCRC(run, entryCRC uint32) uint32 {
-	var w [4]byte
-	binary.LittleEndian.PutUint32(w[:], entryCRC)
-	return crc32.Update(run, castagnoli, w[:])
+// appendCRCWord appends an entry's CRC to the words a batch checksum runs
+// over; the batch CRC32C is crc() of all of them, in order.
+func appendCRCWord(words []byte, entryCRC uint32) []byte {
+	return binary.LittleEndian.AppendUint32(words, entryCRC)
 }

@@ -135,7 +135,7 @@ func scanSegment(name string, r io.ReaderAt, size int64, maxRecord int) (*segSca
 	s.end = pos
 	var (
 		pending   []uint32
-		run       uint32
+		words     []byte // entry CRCs of the pending batch
 		batchFrom int64
 	)
 	stop := func(why string) { s.reason = why }
@@ -203,10 +203,10 @@ scan:
 			}
 			if len(pending) == 0 {
 				batchFrom = pos
-				run = 0
+				words = words[:0]
 			}
 			pending = append(pending, uint32(pos))
-			run = batchCRC(run, m.crc)
+			words = appendCRCWord(words, m.crc)
 			next++
 			pos += m.size()
 		case kindCommit, kindTruncate:
@@ -245,7 +245,7 @@ scan:
 				case int(mk.count) != len(pending) || mk.first != next-uint64(len(pending)):
 					stop("commit record does not match its batch")
 					break scan
-				case mk.batchCRC != run:
+				case mk.batchCRC != crc(words):
 					stop("bad batch checksum")
 					break scan
 				case mk.groupStart > uint64(batchFrom):

@@ -34,7 +34,8 @@ type WAL struct {
 	vLast   uint64     // guarded by qmu; LastIndex once the queue is done
 	qclosed bool       // guarded by qmu
 
-	groupBuf []byte // used only by the leader
+	groupBuf     []byte     // used only by the leader
+	groupScratch []*request // used only by the leader
 
 	failed atomic.Pointer[error] // first write failure; sticky until reopen
 

@@ -20,6 +20,7 @@ type request struct {
 	kind        reqKind
 	buf         []byte   // encoded entries and commit record
 	rel         []uint32 // offset of each entry inside buf
+	words       []byte   // entry CRCs, for the batch checksum
 	first, last uint64   // indexes written, or the range to delete
 	err         error
 	lead        bool          // set when leadership is handed to this request
@@ -31,7 +32,7 @@ var reqPool = sync.Pool{New: func() any { return &request{done: make(chan struct
 func getRequest(kind reqKind) *request {
 	r := reqPool.Get().(*request)
 	r.kind, r.err, r.lead = kind, nil, false
-	r.buf, r.rel = r.buf[:0], r.rel[:0]
+	r.buf, r.rel, r.words = r.buf[:0], r.rel[:0], r.words[:0]
 	return r
 }
 
@@ -47,7 +48,6 @@ func putRequest(r *request) {
 
 // encode writes logs (already indexed and consecutive) into r.
 func (w *WAL) encode(r *request, logs []*raft.Log) error {
-	var run uint32
 	var c uint32
 	for i, l := range logs {
 		if len(l.Data)+len(l.Extensions) > w.cfg.MaxRecordSize {
@@ -65,11 +65,11 @@ func (w *WAL) encode(r *request, logs []*raft.Log) error {
 		}
 		r.rel = append(r.rel, uint32(len(r.buf)))
 		r.buf, c = appendEntry(r.buf, l, flags)
-		run = batchCRC(run, c)
+		r.words = appendCRCWord(r.words, c)
 	}
 	n := len(r.buf)
 	r.buf = grow(r.buf, markerSize)
-	putMarker(r.buf[n:], marker{kind: kindCommit, count: uint32(len(logs)), batchCRC: run, first: logs[0].Index})
+	putMarker(r.buf[n:], marker{kind: kindCommit, count: uint32(len(logs)), batchCRC: crc(r.words), first: logs[0].Index})
 	r.first, r.last = logs[0].Index, logs[len(logs)-1].Index
 	return nil
 }
@@ -253,8 +253,8 @@ func (w *WAL) takeGroupLocked() []*request {
 			n++
 		}
 	}
-	group := make([]*request, n)
-	copy(group, w.queue)
+	group := append(w.groupScratch[:0], w.queue[:n]...)
+	w.groupScratch = group
 	rest := copy(w.queue, w.queue[n:])
 	clear(w.queue[rest:])
 	w.queue = w.queue[:rest]
