@@ -22,7 +22,7 @@ import (
 // instead would keep every completed callback in the domain (the core keeps
 // callback data until the tenant is deleted) and measure memory growth, not
 // routing. Callbacks that reach the maximum attempts are replaced outside
-// the timer. Time advances 1µs per decision, and each tenant is ticked every
+// the timer. (cycle=reject is the one-command variant, see benchRoutingPure.) Time advances 1µs per decision, and each tenant is ticked every
 // 1024 of its decisions so stale offer deadlines are dropped.
 //
 //	go test -run '^$' -bench . -benchmem ./bench/
@@ -52,6 +52,7 @@ type routingTenant struct {
 	first   actors.UserID // agent i is first+i
 	accept  []actors.AcceptOffer
 	fail    []actors.FailAttempt
+	reject  []actors.RejectOffer
 	pending []int // agent indexes holding an offer, oldest first (a ring)
 	head, n int
 	waiting int // callbacks queued, from the events
@@ -83,6 +84,7 @@ func (rt *routingTenant) observe(events []actors.Event) int {
 			j := int(e.Agent - rt.first)
 			rt.accept[j].Callback, rt.accept[j].Offer = e.Callback, e.Offer
 			rt.fail[j].Callback = e.Callback
+			rt.reject[j].Callback, rt.reject[j].Offer = e.Callback, e.Offer
 			rt.push(j)
 			rt.waiting--
 			d++
@@ -129,6 +131,7 @@ func newRoutingTenant(b *testing.B, e *actors.Engine, sh routingShape, now time.
 	rt.queue = actors.QueueID(res.ID)
 	rt.accept = make([]actors.AcceptOffer, sh.agents)
 	rt.fail = make([]actors.FailAttempt, sh.agents)
+	rt.reject = make([]actors.RejectOffer, sh.agents)
 	rt.pending = make([]int, sh.agents)
 	rt.batch = make([]actors.TenantCommand, 0, 2*sh.agents)
 	for i := range sh.agents {
@@ -140,7 +143,7 @@ func newRoutingTenant(b *testing.B, e *actors.Engine, sh routingShape, now time.
 			rt.first = id
 		}
 		tg := actors.Target{Tenant: rt.id, By: actors.AsUser(id)}
-		rt.accept[i].Target, rt.fail[i].Target = tg, tg
+		rt.accept[i].Target, rt.fail[i].Target, rt.reject[i].Target = tg, tg, tg
 	}
 	rt.refill(b, e, sh.waiting, now)
 	for i := range sh.agents {
@@ -190,8 +193,9 @@ func (m *meter) report(decisions int) {
 func BenchmarkRouting(b *testing.B) {
 	for _, sh := range routingShapes() {
 		name := fmt.Sprintf("tenants=%d/agents=%d/waiting=%d", sh.tenants, sh.agents, sh.waiting)
-		b.Run("mode=pure/"+name, func(b *testing.B) { benchRoutingPure(b, sh) })
-		b.Run("mode=actors/"+name, func(b *testing.B) { benchRoutingActors(b, sh) })
+		b.Run("mode=pure/cycle=retry/"+name, func(b *testing.B) { benchRoutingPure(b, sh, false) })
+		b.Run("mode=pure/cycle=reject/"+name, func(b *testing.B) { benchRoutingPure(b, sh, true) })
+		b.Run("mode=actors/cycle=retry/"+name, func(b *testing.B) { benchRoutingActors(b, sh) })
 	}
 }
 
@@ -205,8 +209,11 @@ func newRoutingFixture(b *testing.B, sh routingShape) (*actors.Engine, []*routin
 }
 
 // benchRoutingPure runs b.N decisions through Engine.Apply, tenants in
-// turn, each answering all the offers it holds.
-func benchRoutingPure(b *testing.B, sh routingShape) {
+// turn, each answering all the offers it holds. With reject, the agent
+// rejects instead: the callback goes back to the head of its line and the
+// agent, available again, is offered it again; one command per decision,
+// the cheapest decision the engine makes.
+func benchRoutingPure(b *testing.B, sh routingShape, reject bool) {
 	e, ts := newRoutingFixture(b, sh)
 	now := routingEpoch
 	tick := &actors.Tick{}
@@ -228,10 +235,14 @@ func benchRoutingPure(b *testing.B, sh routingShape) {
 		for p := rt.n; p > 0 && decisions < b.N; p-- {
 			now = now.Add(time.Microsecond)
 			i := rt.pop()
-			if _, _, err := e.Apply(&rt.accept[i], now); err != nil {
-				b.Fatal(err)
+			var cmd actors.Command = &rt.reject[i]
+			if !reject {
+				if _, _, err := e.Apply(&rt.accept[i], now); err != nil {
+					b.Fatal(err)
+				}
+				cmd = &rt.fail[i]
 			}
-			_, ev, err := e.Apply(&rt.fail[i], now)
+			_, ev, err := e.Apply(cmd, now)
 			if err != nil {
 				b.Fatal(err)
 			}
