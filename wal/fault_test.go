@@ -298,3 +298,70 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashDuringDelete fails the n-th sync of a deletion, then crashes: the
+// log must be what it was or what the deletion makes it, or in between as a
+// contiguous range that still holds every entry the deletion keeps.
+func TestCrashDuringDelete(t *testing.T) {
+	tests := []struct {
+		name     string
+		min, max uint64
+	}{
+		{"suffix inside a batch", 23, 60},
+		{"suffix at a batch start", 21, 60},
+		{"suffix across segments", 8, 60},
+		{"prefix inside a segment", 1, 33},
+		{"all", 1, 60},
+	}
+	for _, tc := range tests {
+		for _, op := range []FaultOp{OpSync, OpSyncDir} {
+			for skip := 0; skip < 6; skip++ {
+				t.Run(fmt.Sprintf("%s/op=%d/skip=%d", tc.name, op, skip), func(t *testing.T) {
+					fs := NewMemFS()
+					opts := []Option{WithFS(fs), WithSegmentSize(4096), WithPreallocate(false)}
+					w := mustOpen(t, "/d", opts...)
+					m := &model{}
+					for i := uint64(1); i <= 60; i += 5 {
+						b := entries(i, i+4, 1)
+						if err := w.StoreLogs(b); err != nil {
+							t.Fatalf("StoreLogs = %v", err)
+						}
+						m.store(b)
+					}
+					old := *m
+					fs.Inject(Fault{Op: op, Skip: skip})
+					delErr := w.DeleteRange(tc.min, tc.max)
+					if skip == 0 && op == OpSync && delErr == nil {
+						t.Fatalf("DeleteRange(%d, %d) did not report the failed sync", tc.min, tc.max)
+					}
+					crashed := fs.Crash()
+					_ = w.Close()
+					w = mustOpen(t, "/d", append(opts, WithFS(crashed))...)
+					defer w.Close()
+					first, _ := w.FirstIndex()
+					last, _ := w.LastIndex()
+					want := old
+					want.delete(tc.min, tc.max)
+					wf, wl := want.bounds()
+					if delErr == nil {
+						check(t, w, &want)
+						return
+					}
+					// Partly applied: a contiguous range of the old log
+					// between the old bounds and the new ones.
+					if last == 0 {
+						if wl != 0 {
+							t.Fatalf("log empty after failed delete, want at least [%d, %d]", wf, wl)
+						}
+						return
+					}
+					if (wl != 0 && (first > wf || last < wl)) || first < old.first || last > 60 {
+						t.Fatalf("after failed DeleteRange(%d, %d) (%v): log [%d, %d], want within [1, 60] and covering [%d, %d]", tc.min, tc.max, delErr, first, last, wf, wl)
+					}
+					part := model{first: first, logs: old.logs[first-old.first : last-old.first+1]}
+					check(t, w, &part)
+				})
+			}
+		}
+	}
+}

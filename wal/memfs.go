@@ -35,12 +35,14 @@ const (
 	OpSyncDir                    // FS.SyncDir
 )
 
-// Fault is one armed failure. The first operation of kind Op on a file whose
-// name contains Match (any file when empty) fails with Err. For OpWrite with
-// Short > 0, the first Short bytes are written before the failure.
+// Fault is one armed failure. After Skip matching operations succeed, the
+// next operation of kind Op on a file whose name contains Match (any file
+// when empty) fails with Err. For OpWrite with Short > 0, the first Short
+// bytes are written before the failure.
 type Fault struct {
 	Op    FaultOp
 	Match string
+	Skip  int
 	Short int
 	Err   error
 }
@@ -139,6 +141,10 @@ func (m *MemFS) WriteFile(p string, b []byte) {
 func (m *MemFS) takeFault(op FaultOp, name string) (Fault, bool) {
 	for i, f := range m.faults {
 		if f.Op == op && strings.Contains(name, f.Match) {
+			if f.Skip > 0 {
+				m.faults[i].Skip--
+				return Fault{}, false
+			}
 			m.faults = append(m.faults[:i], m.faults[i+1:]...)
 			return f, true
 		}
