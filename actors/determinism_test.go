@@ -331,13 +331,22 @@ func (g *detGen) step() {
 	}
 }
 
-// generate writes a log of steps commands (after the setup) for seed.
+// detLogs keeps the generated logs: the tests share them (and run one
+// after the other).
+var detLogs = map[uint64]*detGen{}
+
+// detGenerate writes (once per seed) a log of steps commands for seed.
 func detGenerate(t *testing.T, seed uint64, steps int) *detGen {
+	if g := detLogs[seed]; g != nil && len(g.log) >= steps {
+		g.t = t
+		return g
+	}
 	g := &detGen{t: t, r: rand.New(rand.NewPCG(seed, 0xde7e)), e: NewEngine(), now: time.Unix(1_800_000_000, 0).UTC()}
 	g.setup(4)
 	for len(g.log) < steps {
 		g.step()
 	}
+	detLogs[seed] = g
 	return g
 }
 
