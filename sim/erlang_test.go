@@ -37,8 +37,8 @@ const (
 	erlangReps   = 8
 	erlangWarmup = 5 * time.Hour
 	tolProb      = 0.02
-	tolMeanWait    = 0.10
-	slSeconds      = 20
+	tolMeanWait  = 0.10
+	slSeconds    = 20
 )
 
 type erlangResult struct {
