@@ -243,7 +243,10 @@ const auditKeep = 1000
 // audit appends to the tenant's audit trail, keeping the newest entries.
 func (t *Tenant) audit(now int64, by Principal, k Kind, object uint64) {
 	if len(t.Audit) >= auditKeep {
-		t.Audit = append(t.Audit[:0], t.Audit[len(t.Audit)-auditKeep+1:]...)
+		// Slide the window; append moves it to a new array only when the
+		// spare capacity runs out, instead of shifting every entry on
+		// every command.
+		t.Audit = t.Audit[len(t.Audit)-auditKeep+1:]
 	}
 	t.Audit = append(t.Audit, AuditEntry{At: now, By: by, Kind: k, Object: object})
 }
