@@ -283,7 +283,8 @@ func (s CallbackStatus) Terminal() bool { return s >= Completed }
 
 // callbackTransitions is the one place that says which callback status may
 // follow which. Anything else is a bug in the core.
-var callbackTransitions = map[CallbackStatus][]CallbackStatus{
+// It is an array indexed by status: it is read on every status change.
+var callbackTransitions = [...][]CallbackStatus{
 	Scheduled:  {Queued, Canceled, Expired},
 	Queued:     {Offered, Scheduled, Canceled, Expired},
 	Offered:    {Queued, InProgress, Canceled},
@@ -291,6 +292,9 @@ var callbackTransitions = map[CallbackStatus][]CallbackStatus{
 }
 
 func canTransition(from, to CallbackStatus) bool {
+	if int(from) >= len(callbackTransitions) {
+		return false
+	}
 	for _, s := range callbackTransitions[from] {
 		if s == to {
 			return true
