@@ -1,0 +1,60 @@
+package cluster
+
+import (
+	"strconv"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Collector exposes a node's Raft state as Prometheus metrics.
+type Collector struct {
+	n                                               *Node
+	state, term, lastIndex, commitIndex, applyIndex *prometheus.Desc
+	applyLag, nextDeadline                          *prometheus.Desc
+}
+
+// NewCollector returns the node's metrics collector.
+func NewCollector(n *Node) *Collector {
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+	return &Collector{n: n,
+		state:        d("ringback_raft_state", "Raft state: 0 follower, 1 candidate, 2 leader, 3 shutdown."),
+		term:         d("ringback_raft_term", "Current Raft term."),
+		lastIndex:    d("ringback_raft_last_log_index", "Index of the last log entry."),
+		commitIndex:  d("ringback_raft_commit_index", "Index of the last committed entry."),
+		applyIndex:   d("ringback_raft_applied_index", "Index of the last applied entry."),
+		applyLag:     d("ringback_raft_apply_lag_entries", "Committed entries not yet applied."),
+		nextDeadline: d("ringback_next_deadline_timestamp_seconds", "When the core's earliest deadline falls due (0: none)."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.state, c.term, c.lastIndex, c.commitIndex, c.applyIndex, c.applyLag, c.nextDeadline} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	r := c.n.raft
+	st := r.Stats()
+	num := func(k string) float64 {
+		v, _ := strconv.ParseUint(st[k], 10, 64)
+		return float64(v)
+	}
+	state := map[raft.RaftState]float64{raft.Follower: 0, raft.Candidate: 1, raft.Leader: 2, raft.Shutdown: 3}[r.State()]
+	commit, applied := float64(r.CommitIndex()), float64(r.AppliedIndex())
+	var next float64
+	if t := c.n.fsm.NextDeadline(); !t.IsZero() {
+		next = float64(t.UnixNano()) / 1e9
+	}
+	g := prometheus.GaugeValue
+	ch <- prometheus.MustNewConstMetric(c.state, g, state)
+	ch <- prometheus.MustNewConstMetric(c.term, g, num("term"))
+	ch <- prometheus.MustNewConstMetric(c.lastIndex, g, float64(r.LastIndex()))
+	ch <- prometheus.MustNewConstMetric(c.commitIndex, g, commit)
+	ch <- prometheus.MustNewConstMetric(c.applyIndex, g, applied)
+	ch <- prometheus.MustNewConstMetric(c.applyLag, g, max(0, commit-applied))
+	ch <- prometheus.MustNewConstMetric(c.nextDeadline, g, next)
+}

@@ -1,0 +1,504 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/ringbackhq/ringback/actors"
+)
+
+// Tenant configuration endpoints: domains, users, access groups, folders,
+// channels, codes and queues. The tenant is the caller's, from the key.
+
+// DomainView is a domain.
+type DomainView struct {
+	ID       uint32 `json:"id"`
+	Name     string `json:"name"`
+	ParentID uint32 `json:"parentId,omitempty"`
+}
+
+type DomainPath struct {
+	DomainID uint32 `path:"domainId" minimum:"1"`
+}
+
+type createDomainInput struct {
+	Body struct {
+		Name     string `json:"name" minLength:"1" maxLength:"500"`
+		ParentID uint32 `json:"parentId" minimum:"1"`
+	}
+}
+
+type renameDomainInput struct {
+	DomainPath
+	Body struct {
+		Name string `json:"name" minLength:"1" maxLength:"500"`
+	}
+}
+
+type idOutput struct {
+	Status int
+	Body   struct {
+		ID uint64 `json:"id"`
+	}
+}
+
+func created(id uint64) *idOutput {
+	o := &idOutput{Status: http.StatusCreated}
+	o.Body.ID = id
+	return o
+}
+
+// RoleBody grants a role in some domains or all.
+type RoleBody struct {
+	Role       string   `json:"role" enum:"administrator,supervisor,monitor,developer,agent"`
+	DomainIDs  []uint32 `json:"domainIds,omitempty" maxItems:"1000"`
+	AllDomains bool     `json:"allDomains,omitempty"`
+}
+
+// PositionBody is an agent position.
+type PositionBody struct {
+	DomainID uint32 `json:"domainId" minimum:"1"`
+	Name     string `json:"name,omitempty" maxLength:"500"`
+}
+
+// UserView is a user.
+type UserView struct {
+	ID             uint32         `json:"id"`
+	Username       string         `json:"username"`
+	Name           string         `json:"name,omitempty"`
+	HomeDomainID   uint32         `json:"homeDomainId"`
+	Roles          []RoleBody     `json:"roles"`
+	Positions      []PositionBody `json:"positions"`
+	ActivePosition int            `json:"activePosition"`
+	AccessGroupIDs []uint32       `json:"accessGroupIds"`
+	Presence       string         `json:"presence,omitempty"`
+}
+
+type createUserInput struct {
+	Body struct {
+		Username       string         `json:"username" minLength:"1" maxLength:"100"`
+		Name           string         `json:"name,omitempty" maxLength:"500"`
+		HomeDomainID   uint32         `json:"homeDomainId" minimum:"1"`
+		Roles          []RoleBody     `json:"roles" minItems:"1" maxItems:"20"`
+		Positions      []PositionBody `json:"positions,omitempty" maxItems:"50"`
+		AccessGroupIDs []uint32       `json:"accessGroupIds,omitempty" maxItems:"100"`
+	}
+}
+
+type UserPath struct {
+	UserID uint32 `path:"userId" minimum:"1"`
+}
+
+type presenceInput struct {
+	UserPath
+	Body struct {
+		State  string `json:"state" enum:"available,away,offline"`
+		Reason string `json:"reason,omitempty" maxLength:"100"`
+	}
+}
+
+type positionInput struct {
+	UserPath
+	Body struct {
+		Position int `json:"position" minimum:"0" doc:"index into the user's positions"`
+	}
+}
+
+type nameInput struct {
+	Body struct {
+		Name string `json:"name" minLength:"1" maxLength:"500"`
+	}
+}
+
+type folderInput struct {
+	Body struct {
+		Name               string   `json:"name" minLength:"1" maxLength:"500"`
+		DomainID           uint32   `json:"domainId" minimum:"1"`
+		Propagate          bool     `json:"propagate,omitempty"`
+		RevokeReadGroupIDs []uint32 `json:"revokeReadGroupIds,omitempty" maxItems:"100"`
+	}
+}
+
+type channelInput struct {
+	Body struct {
+		Name     string `json:"name" minLength:"1" maxLength:"500"`
+		DomainID uint32 `json:"domainId" minimum:"1"`
+	}
+}
+
+type codeInput struct {
+	Body struct {
+		Name     string `json:"name" minLength:"1" maxLength:"100"`
+		DomainID uint32 `json:"domainId,omitempty" doc:"omit for an unassigned code, visible to everyone"`
+	}
+}
+
+// QueueView is a virtual queue.
+type QueueView struct {
+	ID                  uint32   `json:"id"`
+	Name                string   `json:"name"`
+	DomainID            uint32   `json:"domainId"`
+	FolderID            uint32   `json:"folderId,omitempty"`
+	Strategy            string   `json:"strategy"`
+	ServiceLevelSeconds int      `json:"serviceLevelSeconds,omitempty"`
+	RevokeReadGroupIDs  []uint32 `json:"revokeReadGroupIds,omitempty"`
+}
+
+type queueInput struct {
+	Body struct {
+		Name                string   `json:"name" minLength:"1" maxLength:"500"`
+		DomainID            uint32   `json:"domainId" minimum:"1"`
+		Strategy            string   `json:"strategy,omitempty" enum:"longest-idle,round-robin,fewest-handled"`
+		FolderID            uint32   `json:"folderId,omitempty"`
+		ServiceLevelSeconds int      `json:"serviceLevelSeconds,omitempty" minimum:"0" maximum:"86400"`
+		RevokeReadGroupIDs  []uint32 `json:"revokeReadGroupIds,omitempty" maxItems:"100"`
+	}
+}
+
+type QueuePath struct {
+	QueueID uint32 `path:"queueId" minimum:"1"`
+}
+
+type membersInput struct {
+	QueuePath
+	Body []struct {
+		UserID uint32 `json:"userId" minimum:"1"`
+		Tier   int    `json:"tier,omitempty" minimum:"1" maximum:"10"`
+	} `maxItems:"10000"`
+}
+
+// QueueStatsView is a queue's real-time statistics across the domains the
+// caller may see.
+type QueueStatsView struct {
+	Waiting            int     `json:"waiting"`
+	LongestWaitSeconds float64 `json:"longestWaitSeconds"`
+	AgentsAvailable    int     `json:"agentsAvailable"`
+	Offered            int64   `json:"offered"`
+	Answered           int64   `json:"answered"`
+	Completed          int64   `json:"completed"`
+	Abandoned          int64   `json:"abandoned"`
+	ServiceLevel       float64 `json:"serviceLevel"`
+}
+
+func ids[T ~uint32](in []uint32) []T {
+	out := make([]T, len(in))
+	for i, v := range in {
+		out[i] = T(v)
+	}
+	return out
+}
+
+func roles(in []RoleBody) []actors.Grant {
+	out := make([]actors.Grant, len(in))
+	for i, r := range in {
+		role, _ := actors.ParseRole(r.Role)
+		out[i] = actors.Grant{Role: role, Scope: actors.Scope{All: r.AllDomains, Domains: ids[actors.DomainID](r.DomainIDs)}}
+	}
+	return out
+}
+
+func userView(u *actors.User) UserView {
+	v := UserView{ID: uint32(u.ID), Username: u.Name, Name: u.FullName, HomeDomainID: uint32(u.Home), ActivePosition: u.Active,
+		Roles: []RoleBody{}, Positions: []PositionBody{}, AccessGroupIDs: []uint32{}}
+	for _, g := range u.Grants {
+		rb := RoleBody{Role: g.Role.String(), AllDomains: g.Scope.All}
+		for _, d := range g.Scope.Domains {
+			rb.DomainIDs = append(rb.DomainIDs, uint32(d))
+		}
+		v.Roles = append(v.Roles, rb)
+	}
+	for _, p := range u.Positions {
+		v.Positions = append(v.Positions, PositionBody{DomainID: uint32(p.Domain), Name: p.Name})
+	}
+	for _, g := range u.Groups {
+		v.AccessGroupIDs = append(v.AccessGroupIDs, uint32(g))
+	}
+	if u.Presence != 0 {
+		v.Presence = u.Presence.String()
+	}
+	return v
+}
+
+func queueView(q *actors.Queue) QueueView {
+	v := QueueView{ID: uint32(q.ID), Name: q.Name, DomainID: uint32(q.Domain), FolderID: uint32(q.Folder),
+		Strategy: q.Strategy.String(), ServiceLevelSeconds: int(q.ServiceLevel.Seconds())}
+	for _, g := range q.RevokeRead {
+		v.RevokeReadGroupIDs = append(v.RevokeReadGroupIDs, uint32(g))
+	}
+	return v
+}
+
+// cmd proposes a tenant command built from the caller's target.
+func (s *Server) cmd(ctx context.Context, build func(actors.Target) actors.Command) (actors.Outcome, error) {
+	return s.propose(ctx, build(callerOf(ctx).target()))
+}
+
+func (s *Server) create(ctx context.Context, build func(actors.Target) actors.Command) (*idOutput, error) {
+	out, err := s.cmd(ctx, build)
+	if err != nil {
+		return nil, err
+	}
+	return created(out.Result.ID), nil
+}
+
+func (s *Server) done(ctx context.Context, build func(actors.Target) actors.Command) (*struct{}, error) {
+	_, err := s.cmd(ctx, build)
+	return nil, err
+}
+
+func notFoundAt(loc string) error {
+	return huma.Error404NotFound("not found", &huma.ErrorDetail{Location: loc, Message: "no such object"})
+}
+
+func (s *Server) configRoutes() {
+	tenantOp := func(method, path, id, summary string, status int) huma.Operation {
+		return operation(method, path, id, summary, status, false)
+	}
+	// Domains.
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/domains", "list-domains", "List the domains the caller can see", http.StatusOK),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []DomainView }, error) {
+			out := &struct{ Body []DomainView }{Body: []DomainView{}}
+			c := callerOf(ctx)
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				for _, id := range sortedIDs(t.Domains) {
+					if t.Allowed(c.p, actors.ActView, []actors.DomainID{id}, 0) == nil {
+						n := t.Domains[id]
+						out.Body = append(out.Body, DomainView{ID: uint32(n.ID), Name: n.Name, ParentID: uint32(n.Parent)})
+					}
+				}
+				return nil
+			})
+			return out, err
+		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/domains/home", "get-home-domain", "The tenant's Home domain", http.StatusOK),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body DomainView }, error) {
+			return s.domain(ctx, actors.HomeDomain)
+		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/domains/{domainId}", "get-domain", "Get a domain", http.StatusOK),
+		func(ctx context.Context, in *DomainPath) (*struct{ Body DomainView }, error) {
+			return s.domain(ctx, actors.DomainID(in.DomainID))
+		})
+	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/domains", "create-domain", "Create a domain under a parent", http.StatusCreated),
+		func(ctx context.Context, in *createDomainInput) (*idOutput, error) {
+			return s.create(ctx, func(t actors.Target) actors.Command {
+				return &actors.CreateDomain{Target: t, Name: in.Body.Name, Parent: actors.DomainID(in.Body.ParentID)}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/domains/{domainId}", "rename-domain", "Rename a domain", http.StatusNoContent),
+		func(ctx context.Context, in *renameDomainInput) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.RenameDomain{Target: t, Domain: actors.DomainID(in.DomainID), Name: in.Body.Name}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/domains/{domainId}", "delete-domain", "Delete an empty domain", http.StatusNoContent),
+		func(ctx context.Context, in *DomainPath) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.DeleteDomain{Target: t, Domain: actors.DomainID(in.DomainID)}
+			})
+		})
+
+	// Users.
+	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/users", "create-user", "Create a user", http.StatusCreated),
+		func(ctx context.Context, in *createUserInput) (*idOutput, error) {
+			b := in.Body
+			var ps []actors.Position
+			for _, p := range b.Positions {
+				name := p.Name
+				if name == "" {
+					name = "position-" + itoa(uint64(p.DomainID))
+				}
+				ps = append(ps, actors.Position{Name: name, Domain: actors.DomainID(p.DomainID)})
+			}
+			return s.create(ctx, func(t actors.Target) actors.Command {
+				return &actors.CreateUser{Target: t, Name: b.Username, FullName: b.Name, Home: actors.DomainID(b.HomeDomainID),
+					Grants: roles(b.Roles), Groups: ids[actors.GroupID](b.AccessGroupIDs), Positions: ps}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/users", "list-users", "List the users the caller can see", http.StatusOK),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []UserView }, error) {
+			out := &struct{ Body []UserView }{Body: []UserView{}}
+			c := callerOf(ctx)
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				for _, id := range sortedIDs(t.Users) {
+					u := t.Users[id]
+					if t.Allowed(c.p, actors.ActView, []actors.DomainID{u.Home}, 0) == nil {
+						out.Body = append(out.Body, userView(u))
+					}
+				}
+				return nil
+			})
+			return out, err
+		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/users/{userId}", "get-user", "Get a user", http.StatusOK),
+		func(ctx context.Context, in *UserPath) (*struct{ Body UserView }, error) {
+			out := &struct{ Body UserView }{}
+			c := callerOf(ctx)
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				u := t.Users[actors.UserID(in.UserID)]
+				if u == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{u.Home}, 0) != nil {
+					return notFoundAt("path.userId")
+				}
+				out.Body = userView(u)
+				return nil
+			})
+			return out, err
+		})
+	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/users/{userId}/api-keys", "create-user-api-key", "Issue an API key for a user", http.StatusCreated),
+		func(ctx context.Context, in *UserPath) (*keyOutput, error) {
+			c := callerOf(ctx)
+			key, err := s.putKey(ctx, c.tenant, c.p, actors.AsUser(actors.UserID(in.UserID)))
+			if err != nil {
+				return nil, err
+			}
+			out := &keyOutput{Status: http.StatusCreated}
+			out.Body.ID, out.Body.APIKey = uint64(in.UserID), key
+			return out, nil
+		})
+	huma.Register(s.api, tenantOp(http.MethodPut, "/v1/users/{userId}/active-position", "switch-position", "Make another of the agent's positions active", http.StatusNoContent),
+		func(ctx context.Context, in *positionInput) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.SwitchPosition{Target: t, Agent: actors.UserID(in.UserID), Position: in.Body.Position}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodPut, "/v1/users/{userId}/presence", "set-presence", "Set an agent's presence", http.StatusNoContent),
+		func(ctx context.Context, in *presenceInput) (*struct{}, error) {
+			p, _ := actors.ParsePresence(in.Body.State)
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.SetPresence{Target: t, Agent: actors.UserID(in.UserID), Presence: p, Reason: in.Body.Reason}
+			})
+		})
+
+	// Access groups, folders, channels, codes.
+	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/access-groups", "create-access-group", "Create an access group", http.StatusCreated),
+		func(ctx context.Context, in *nameInput) (*idOutput, error) {
+			return s.create(ctx, func(t actors.Target) actors.Command { return &actors.CreateGroup{Target: t, Name: in.Body.Name} })
+		})
+	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/queue-folders", "create-queue-folder", "Create a queue folder", http.StatusCreated),
+		func(ctx context.Context, in *folderInput) (*idOutput, error) {
+			b := in.Body
+			return s.create(ctx, func(t actors.Target) actors.Command {
+				return &actors.CreateFolder{Target: t, Name: b.Name, Domain: actors.DomainID(b.DomainID), Propagate: b.Propagate,
+					RevokeRead: ids[actors.GroupID](b.RevokeReadGroupIDs)}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/channels", "create-channel", "Register a channel application bound to a domain", http.StatusCreated),
+		func(ctx context.Context, in *channelInput) (*keyOutput, error) {
+			out, err := s.cmd(ctx, func(t actors.Target) actors.Command {
+				return &actors.CreateApp{Target: t, Name: in.Body.Name, Domain: actors.DomainID(in.Body.DomainID)}
+			})
+			if err != nil {
+				return nil, err
+			}
+			c := callerOf(ctx)
+			key, err := s.putKey(ctx, c.tenant, c.p, actors.AsApp(actors.AppID(out.Result.ID)))
+			if err != nil {
+				return nil, err
+			}
+			res := &keyOutput{Status: http.StatusCreated}
+			res.Body.ID, res.Body.APIKey = out.Result.ID, key
+			return res, nil
+		})
+	for _, k := range []struct {
+		path, id string
+		kind     actors.CodeKind
+	}{{"/v1/wrapup-codes", "create-wrapup-code", actors.WrapUpCode}, {"/v1/away-reasons", "create-away-reason", actors.AwayReason}} {
+		huma.Register(s.api, tenantOp(http.MethodPost, k.path, k.id, "Create a "+k.path[4:], http.StatusCreated),
+			func(ctx context.Context, in *codeInput) (*idOutput, error) {
+				return s.create(ctx, func(t actors.Target) actors.Command {
+					return &actors.CreateCode{Target: t, CodeKind: k.kind, Name: in.Body.Name, Domain: actors.DomainID(in.Body.DomainID)}
+				})
+			})
+	}
+
+	// Queues.
+	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/queues", "create-queue", "Create a virtual queue", http.StatusCreated),
+		func(ctx context.Context, in *queueInput) (*idOutput, error) {
+			b := in.Body
+			st, _ := actors.ParseStrategy(b.Strategy)
+			return s.create(ctx, func(t actors.Target) actors.Command {
+				return &actors.CreateQueue{Target: t, Name: b.Name, Domain: actors.DomainID(b.DomainID), Folder: actors.FolderID(b.FolderID),
+					Strategy: st, ServiceLevel: seconds(b.ServiceLevelSeconds), RevokeRead: ids[actors.GroupID](b.RevokeReadGroupIDs)}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/queues", "list-queues", "List the queues the caller can see", http.StatusOK),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []QueueView }, error) {
+			out := &struct{ Body []QueueView }{Body: []QueueView{}}
+			c := callerOf(ctx)
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				for _, id := range sortedIDs(t.Queues) {
+					q := t.Queues[id]
+					if t.Allowed(c.p, actors.ActView, []actors.DomainID{q.Domain}, q.ID) == nil {
+						out.Body = append(out.Body, queueView(q))
+					}
+				}
+				return nil
+			})
+			return out, err
+		})
+	huma.Register(s.api, tenantOp(http.MethodPut, "/v1/queues/{queueId}/members", "set-queue-members", "Replace a queue's members", http.StatusNoContent),
+		func(ctx context.Context, in *membersInput) (*struct{}, error) {
+			ms := make([]actors.Member, len(in.Body))
+			for i, m := range in.Body {
+				tier := m.Tier
+				if tier == 0 {
+					tier = 1
+				}
+				ms[i] = actors.Member{Agent: actors.UserID(m.UserID), Tier: tier}
+			}
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.SetQueueMembers{Target: t, Queue: actors.QueueID(in.QueueID), Members: ms}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/queues/{queueId}/realtime-statistics", "queue-statistics", "A queue's real-time statistics", http.StatusOK),
+		func(ctx context.Context, in *QueuePath) (*struct{ Body QueueStatsView }, error) {
+			out := &struct{ Body QueueStatsView }{}
+			c := callerOf(ctx)
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				q := t.Queues[actors.QueueID(in.QueueID)]
+				if q == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{q.Domain}, q.ID) != nil {
+					return notFoundAt("path.queueId")
+				}
+				reps, err := t.Reports(c.p, s.o.Clock())
+				if err != nil {
+					return s.problem(ctx, err)
+				}
+				var answered, inSL int64
+				for _, r := range reps {
+					if r.Queue != q.ID {
+						continue
+					}
+					v := &out.Body
+					v.Waiting += r.Waiting
+					v.LongestWaitSeconds = max(v.LongestWaitSeconds, r.LongestWait.Seconds())
+					v.AgentsAvailable += r.AgentsAvailable
+					v.Offered += r.Offered
+					v.Answered += r.Answered
+					v.Completed += r.Completed
+					v.Abandoned += r.Abandoned
+					answered += r.Answered
+					inSL += r.AnsweredInSL
+				}
+				out.Body.ServiceLevel = 1
+				if answered > 0 {
+					out.Body.ServiceLevel = float64(inSL) / float64(answered)
+				}
+				return nil
+			})
+			return out, err
+		})
+}
+
+func (s *Server) domain(ctx context.Context, id actors.DomainID) (*struct{ Body DomainView }, error) {
+	out := &struct{ Body DomainView }{}
+	c := callerOf(ctx)
+	err := s.read(ctx, false, func(t *actors.Tenant) error {
+		n := t.Domains[id]
+		if n == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{id}, 0) != nil {
+			return notFoundAt("path.domainId")
+		}
+		out.Body = DomainView{ID: uint32(n.ID), Name: n.Name, ParentID: uint32(n.Parent)}
+		return nil
+	})
+	return out, err
+}

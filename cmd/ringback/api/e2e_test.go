@@ -1,0 +1,346 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/ringbackhq/ringback/cluster"
+)
+
+const opToken = "rbop_test_operator_token"
+
+type testServer struct {
+	t    *testing.T
+	url  string
+	node *cluster.Node
+	reg  *prometheus.Registry
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	hub := NewHub()
+	cfg := cluster.DefaultConfig()
+	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), freeAddr(t), hub.Publish
+	node, err := cluster.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !node.IsLeader() {
+		if time.Now().After(deadline) {
+			t.Fatal("no leader")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(cluster.NewCollector(node))
+	srv := New(Options{Node: node, Hub: hub, OperatorToken: opToken, Registry: reg, Heartbeat: 50 * time.Millisecond})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		_ = node.Close(false)
+	})
+	return &testServer{t: t, url: hs.URL, node: node, reg: reg}
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+// It returns the status and the raw body.
+func (s *testServer) do(method, path, token string, body any, out any, headers ...string) (int, []byte) {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		if raw, ok := body.(string); ok {
+			r = strings.NewReader(raw)
+		} else {
+			b, _ := json.Marshal(body)
+			r = bytes.NewReader(b)
+		}
+	}
+	req, _ := http.NewRequest(method, s.url+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode, raw
+}
+
+func (s *testServer) must(method, path, token string, body any, out any, want int) []byte {
+	s.t.Helper()
+	code, raw := s.do(method, path, token, body, out)
+	if code != want {
+		s.t.Fatalf("%s %s = %d %s, want %d", method, path, code, raw, want)
+	}
+	return raw
+}
+
+type createdObj struct {
+	ID     uint64 `json:"id"`
+	APIKey string `json:"apiKey"`
+}
+
+// tenantFixture builds a tenant with two domains, a queue in Home serving
+// both, an agent in Sales and a channel application in Sales.
+type tenantFixture struct {
+	id                  uint64
+	admin, agent, app   string
+	sales, support      uint64
+	queue, agentID, dsp uint64
+}
+
+func (s *testServer) tenant(name string) tenantFixture {
+	s.t.Helper()
+	var f tenantFixture
+	var tn createdObj
+	s.must("POST", "/v1/tenants", opToken, map[string]any{"companyName": name, "adminUsername": "admin", "adminEmail": "admin@" + name + ".test",
+		"adminFirstName": "Ada", "policy": map[string]any{"closeCommentRequired": true}}, &tn, 201)
+	f.id, f.admin = tn.ID, tn.APIKey
+	var d createdObj
+	s.must("POST", "/v1/domains", f.admin, map[string]any{"name": "Sales", "parentId": 1}, &d, 201)
+	f.sales = d.ID
+	s.must("POST", "/v1/domains", f.admin, map[string]any{"name": "Support", "parentId": 1}, &d, 201)
+	f.support = d.ID
+	var q createdObj
+	s.must("POST", "/v1/queues", f.admin, map[string]any{"name": "callbacks", "domainId": 1}, &q, 201)
+	f.queue = q.ID
+	var u createdObj
+	s.must("POST", "/v1/users", f.admin, map[string]any{"username": "dana", "name": "Dana Agent", "homeDomainId": f.sales,
+		"roles": []any{map[string]any{"role": "agent", "domainIds": []uint64{f.sales}}}, "positions": []any{map[string]any{"domainId": f.sales}}}, &u, 201)
+	f.agentID = u.ID
+	var k createdObj
+	s.must("POST", fmt.Sprintf("/v1/users/%d/api-keys", u.ID), f.admin, nil, &k, 201)
+	f.agent = k.APIKey
+	s.must("PUT", fmt.Sprintf("/v1/queues/%d/members", f.queue), f.admin, []any{map[string]any{"userId": u.ID, "tier": 1}}, nil, 204)
+	var ch createdObj
+	s.must("POST", "/v1/channels", f.admin, map[string]any{"name": "web", "domainId": f.sales}, &ch, 201)
+	f.app = ch.APIKey
+	var code createdObj
+	s.must("POST", "/v1/wrapup-codes", f.admin, map[string]any{"name": "resolved"}, &code, 201)
+	f.dsp = code.ID
+	return f
+}
+
+// readOffer reads server-sent events until an offer arrives.
+func readOffer(t *testing.T, body io.Reader) OfferEvent {
+	t.Helper()
+	sc := bufio.NewScanner(body)
+	for sc.Scan() {
+		line := sc.Text()
+		if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, "callbackId") {
+			var e OfferEvent
+			if err := json.Unmarshal([]byte(data), &e); err != nil {
+				t.Fatal(err)
+			}
+			return e
+		}
+	}
+	t.Fatal("stream ended without an offer")
+	return OfferEvent{}
+}
+
+func TestFullFlow(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+
+	// The agent opens the offer stream, then becomes available.
+	req, _ := http.NewRequest("GET", s.url+"/v1/offers/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+f.agent)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	s.must("PUT", fmt.Sprintf("/v1/users/%d/presence", f.agentID), f.agent, map[string]any{"state": "available"}, nil, 204)
+
+	// The web channel of Sales asks for a callback: it belongs to Sales.
+	var cb CallbackView
+	s.must("POST", "/v1/callbacks", f.app, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, &cb, 201)
+	if len(cb.DomainIDs) != 1 || uint64(cb.DomainIDs[0]) != f.sales {
+		t.Fatalf("callback domains = %v, want [%d]", cb.DomainIDs, f.sales)
+	}
+	offer := readOffer(t, resp.Body)
+	if offer.CallbackID != cb.ID {
+		t.Fatalf("offer for callback %d, want %d", offer.CallbackID, cb.ID)
+	}
+	var pending []OfferEvent
+	s.must("GET", "/v1/offers", f.agent, nil, &pending, 200)
+	if len(pending) != 1 || pending[0].OfferID != offer.OfferID {
+		t.Fatalf("GET /v1/offers = %v, want the streamed offer", pending)
+	}
+	s.must("POST", fmt.Sprintf("/v1/offers/%d/accept", offer.OfferID), f.agent, nil, nil, 204)
+	// Closing without the comment the tenant requires: 422 naming the field.
+	code, raw := s.do("POST", fmt.Sprintf("/v1/callbacks/%d/complete", cb.ID), f.agent, map[string]any{"disposition": f.dsp}, nil)
+	if code != 422 || !strings.Contains(string(raw), "comment") {
+		t.Fatalf("complete without comment = %d %s, want 422 naming comment", code, raw)
+	}
+	s.must("POST", fmt.Sprintf("/v1/callbacks/%d/complete", cb.ID), f.agent, map[string]any{"disposition": f.dsp, "comment": "done"}, nil, 204)
+	var got CallbackView
+	s.must("GET", fmt.Sprintf("/v1/callbacks/%d", cb.ID), f.admin, nil, &got, 200)
+	if got.State != "completed" {
+		t.Fatalf("state = %s, want completed", got.State)
+	}
+
+	// Disable: the tenant's keys are refused, data kept; enable again.
+	s.must("PATCH", fmt.Sprintf("/v1/tenants/%d", f.id), opToken, map[string]any{"status": "disabled"}, nil, 200)
+	code, raw = s.do("GET", "/v1/callbacks", f.admin, nil, nil)
+	if code != 403 || !strings.Contains(string(raw), "disabled") {
+		t.Fatalf("disabled tenant = %d %s, want 403 saying disabled", code, raw)
+	}
+	s.must("PATCH", fmt.Sprintf("/v1/tenants/%d", f.id), opToken, map[string]any{"status": "active"}, nil, 200)
+	s.must("GET", fmt.Sprintf("/v1/callbacks/%d", cb.ID), f.admin, nil, &got, 200)
+
+	// The operator never reads tenant data; tenants never manage tenants.
+	if code, _ := s.do("GET", "/v1/callbacks", opToken, nil, nil); code != 403 {
+		t.Fatalf("operator reading callbacks = %d, want 403", code)
+	}
+	if code, _ := s.do("GET", "/v1/tenants", f.admin, nil, nil); code != 401 {
+		t.Fatalf("tenant listing tenants = %d, want 401", code)
+	}
+
+	// Delete: the keys stop working and the data is gone.
+	s.must("DELETE", fmt.Sprintf("/v1/tenants/%d", f.id), opToken, nil, nil, 204)
+	if code, _ := s.do("GET", "/v1/callbacks", f.admin, nil, nil); code != 401 {
+		t.Fatalf("deleted tenant's key = %d, want 401", code)
+	}
+}
+
+// Another tenant's objects answer exactly like objects that do not exist.
+func TestForeignObjectsAreNotFound(t *testing.T) {
+	s := startServer(t)
+	a, b := s.tenant("acme"), s.tenant("globex")
+	var cb CallbackView
+	s.must("POST", "/v1/callbacks", a.admin, map[string]any{"queueId": a.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, &cb, 201)
+	codeForeign, foreign := s.do("GET", fmt.Sprintf("/v1/callbacks/%d", cb.ID), b.admin, nil, nil)
+	codeMissing, missing := s.do("GET", "/v1/callbacks/999999", b.admin, nil, nil)
+	if codeForeign != 404 || codeMissing != 404 || string(foreign) != string(missing) {
+		t.Fatalf("foreign = %d %s; missing = %d %s; want identical 404s", codeForeign, foreign, codeMissing, missing)
+	}
+	var list struct {
+		Entities []CallbackView `json:"entities"`
+	}
+	s.must("GET", "/v1/callbacks", b.admin, nil, &list, 200)
+	if len(list.Entities) != 0 {
+		t.Fatalf("globex lists %d callbacks, want 0", len(list.Entities))
+	}
+	// The Sales agent does not see a Support callback either.
+	s.must("POST", "/v1/callbacks", a.admin, map[string]any{"queueId": a.queue, "domainId": a.support, "callbackNumbers": []string{"+15550101"}, "callbackUserName": "Sam"}, &cb, 201)
+	if code, _ := s.do("GET", fmt.Sprintf("/v1/callbacks/%d", cb.ID), a.agent, nil, nil); code != 404 {
+		t.Fatalf("Sales agent reading a Support callback = %d, want 404", code)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	body := map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}
+	var first, again CallbackView
+	code, raw := s.do("POST", "/v1/callbacks", f.app, body, &first, "Idempotency-Key", "k-1")
+	if code != 201 {
+		t.Fatalf("create = %d %s", code, raw)
+	}
+	code, _ = s.do("POST", "/v1/callbacks", f.app, body, &again, "Idempotency-Key", "k-1")
+	if code != 201 || again.ID != first.ID {
+		t.Fatalf("retry = %d id %d, want 201 id %d", code, again.ID, first.ID)
+	}
+	body["callbackUserName"] = "Someone Else"
+	if code, raw := s.do("POST", "/v1/callbacks", f.app, body, nil, "Idempotency-Key", "k-1"); code != 422 {
+		t.Fatalf("same key, other body = %d %s, want 422", code, raw)
+	}
+}
+
+// Bad input names the field and changes nothing.
+func TestBadInput(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	cases := []struct {
+		name, path, body, field string
+	}{
+		{"malformed JSON", "/v1/callbacks", `{"queueId":`, ""},
+		{"unknown field", "/v1/callbacks", `{"queueId":1,"callbackNumbers":["+15550100"],"callbackUserName":"C","bogus":1}`, "bogus"},
+		{"wrong type", "/v1/callbacks", `{"queueId":"one","callbackNumbers":["+15550100"],"callbackUserName":"C"}`, "queueId"},
+		{"bad phone number", "/v1/callbacks", `{"queueId":1,"callbackNumbers":["call me"],"callbackUserName":"C"}`, "numbers[0]"},
+		{"time in the past", "/v1/callbacks", `{"queueId":1,"callbackNumbers":["+15550100"],"callbackUserName":"C","callbackScheduledTime":"2001-01-01T00:00:00Z"}`, "callbackScheduledTime"},
+		{"unknown queue", "/v1/callbacks", `{"queueId":77,"callbackNumbers":["+15550100"],"callbackUserName":"C"}`, "queueId"},
+		{"name too long", "/v1/domains", `{"name":"` + strings.Repeat("x", 501) + `","parentId":1}`, "name"},
+		{"oversized body", "/v1/domains", `{"name":"` + strings.Repeat("x", 70000) + `","parentId":1}`, ""},
+	}
+	var before []CallbackView
+	s.must("GET", "/v1/callbacks", f.admin, nil, &struct {
+		Entities *[]CallbackView `json:"entities"`
+	}{&before}, 200)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, raw := s.do("POST", c.path, f.admin, c.body, nil)
+			if code < 400 || code >= 500 || !strings.Contains(string(raw), c.field) {
+				t.Fatalf("POST %s %s = %d %s, want a 4xx problem naming %q", c.path, c.name, code, raw, c.field)
+			}
+		})
+	}
+	var after []CallbackView
+	s.must("GET", "/v1/callbacks", f.admin, nil, &struct {
+		Entities *[]CallbackView `json:"entities"`
+	}{&after}, 200)
+	if len(after) != len(before) {
+		t.Fatalf("bad input changed the callbacks: %d before, %d after", len(before), len(after))
+	}
+}
+
+func TestMetricsLint(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, nil, 201)
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(raw), `ringback_callbacks_total{event="created"} 1`) {
+		t.Fatalf("metrics lack the created callback:\n%s", raw)
+	}
+	problems, err := promlint.New(bytes.NewReader(raw)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	if strings.Contains(string(raw), "tenant=") {
+		t.Error("metrics carry tenant labels without --metrics-tenant-labels")
+	}
+}

@@ -1,0 +1,146 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/ringbackhq/ringback/actors"
+	"github.com/ringbackhq/ringback/cluster"
+)
+
+// Health, developer, audit and cluster endpoints.
+
+// Health says whether this node serves and who leads.
+type Health struct {
+	Status string `json:"status" enum:"ok"`
+	Leader bool   `json:"leader"`
+}
+
+// WhoAmI describes the caller's key.
+type WhoAmI struct {
+	TenantID  uint32   `json:"tenantId"`
+	Kind      string   `json:"kind" enum:"user,channel"`
+	UserID    uint32   `json:"userId,omitempty"`
+	ChannelID uint32   `json:"channelId,omitempty"`
+	Roles     []string `json:"roles,omitempty"`
+}
+
+// AuditView is one audit entry.
+type AuditView struct {
+	Time      time.Time `json:"time"`
+	UserID    uint32    `json:"userId,omitempty"`
+	ChannelID uint32    `json:"channelId,omitempty"`
+	Operator  bool      `json:"operator,omitempty"`
+	Command   uint16    `json:"command" doc:"the command kind, from the append-only list in actors/command.go"`
+	ObjectID  uint64    `json:"objectId,omitempty"`
+}
+
+type PeerPath struct {
+	PeerID string `path:"peerId" maxLength:"300"`
+}
+
+func (s *Server) miscRoutes() {
+	huma.Register(s.api, huma.Operation{Method: http.MethodGet, Path: "/v1/health", OperationID: "health", Summary: "Liveness and leadership"},
+		func(ctx context.Context, _ *struct{}) (*struct{ Body Health }, error) {
+			return &struct{ Body Health }{Body: Health{Status: "ok", Leader: s.o.Node.IsLeader()}}, nil
+		})
+	huma.Register(s.api, operation(http.MethodPost, "/v1/api-keys/test", "test-api-key", "Say whose key this is", http.StatusOK, false),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body WhoAmI }, error) {
+			c := callerOf(ctx)
+			out := &struct{ Body WhoAmI }{Body: WhoAmI{TenantID: uint32(c.tenant)}}
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				if c.p.Kind == actors.PrincipalApp {
+					out.Body.Kind, out.Body.ChannelID = "channel", uint32(c.p.App)
+					return nil
+				}
+				out.Body.Kind, out.Body.UserID = "user", uint32(c.p.User)
+				if u := t.Users[c.p.User]; u != nil {
+					for _, g := range u.Grants {
+						out.Body.Roles = append(out.Body.Roles, g.Role.String())
+					}
+				}
+				return nil
+			})
+			return out, err
+		})
+	huma.Register(s.api, operation(http.MethodGet, "/v1/errors/recent", "recent-errors", "Recent refused requests of this tenant on this node", http.StatusOK, false),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []RecentError }, error) {
+			c := callerOf(ctx)
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				if err := t.Allowed(c.p, actors.ActDeveloper, nil, 0); err != nil {
+					return s.problem(ctx, err)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			return &struct{ Body []RecentError }{Body: s.recent.list(c.tenant)}, nil
+		})
+	huma.Register(s.api, operation(http.MethodGet, "/v1/audit", "audit", "Who changed what, as far as the caller may see", http.StatusOK, false),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []AuditView }, error) {
+			c := callerOf(ctx)
+			out := &struct{ Body []AuditView }{Body: []AuditView{}}
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				if err := t.Allowed(c.p, actors.ActViewReports, nil, 0); err != nil {
+					return s.problem(ctx, err)
+				}
+				for _, a := range t.Audit {
+					if !auditVisible(t, c.p, a.By) {
+						continue
+					}
+					out.Body = append(out.Body, AuditView{Time: time.Unix(0, a.At).UTC(), UserID: uint32(a.By.User), ChannelID: uint32(a.By.App),
+						Operator: a.By.Kind == actors.PrincipalOperator || a.By.Kind == actors.PrincipalSystem, Command: uint16(a.Kind), ObjectID: a.Object})
+				}
+				return nil
+			})
+			return out, err
+		})
+
+	// Cluster operations, for the operator.
+	huma.Register(s.api, operation(http.MethodGet, "/v1/cluster/peers", "list-peers", "The Raft configuration", http.StatusOK, true),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []cluster.Peer }, error) {
+			peers, err := s.o.Node.Peers()
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return &struct{ Body []cluster.Peer }{Body: peers}, nil
+		})
+	huma.Register(s.api, operation(http.MethodDelete, "/v1/cluster/peers/{peerId}", "remove-peer", "Remove a server from the cluster", http.StatusNoContent, true),
+		func(ctx context.Context, in *PeerPath) (*struct{}, error) {
+			if err := s.o.Node.RemovePeer(in.PeerID); err != nil {
+				return nil, huma.Error409Conflict(err.Error())
+			}
+			return nil, nil
+		})
+	huma.Register(s.api, operation(http.MethodPost, "/v1/cluster/transfer-leadership", "transfer-leadership", "Hand leadership to another voter", http.StatusNoContent, true),
+		func(ctx context.Context, _ *struct{}) (*struct{}, error) {
+			if err := s.o.Node.TransferLeadership(); err != nil {
+				return nil, huma.Error409Conflict(err.Error())
+			}
+			return nil, nil
+		})
+}
+
+// auditVisible: users see entries by principals of domains they can see.
+func auditVisible(t *actors.Tenant, viewer, by actors.Principal) bool {
+	switch by.Kind {
+	case actors.PrincipalUser:
+		u := t.Users[by.User]
+		return u == nil || t.Allowed(viewer, actors.ActView, []actors.DomainID{u.Home}, 0) == nil
+	case actors.PrincipalApp:
+		a := t.Apps[by.App]
+		return a == nil || t.Allowed(viewer, actors.ActView, []actors.DomainID{a.Domain}, 0) == nil
+	}
+	return t.Allowed(viewer, actors.ActAdminister, nil, 0) == nil
+}
+
+func (s *Server) routes() {
+	s.tenantRoutes()
+	s.configRoutes()
+	s.callbackRoutes()
+	s.offerRoutes()
+	s.miscRoutes()
+}

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"sync"
+	"time"
+
+	"github.com/ringbackhq/ringback/actors"
+)
+
+// recentErrors keeps the last refusals per tenant on this node, for
+// developers. A refused command changes no replicated state, so this list
+// is per node by design.
+type recentErrors struct {
+	mu   sync.Mutex
+	byTn map[actors.TenantID][]RecentError // guarded by mu
+}
+
+// RecentError is one refused request.
+type RecentError struct {
+	At     time.Time `json:"at"`
+	Status int       `json:"status"`
+	Title  string    `json:"title"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+const recentKeep = 100
+
+func newRecentErrors() *recentErrors { return &recentErrors{byTn: map[actors.TenantID][]RecentError{}} }
+
+func (r *recentErrors) add(t actors.TenantID, at time.Time, status int, title, detail string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := append(r.byTn[t], RecentError{At: at, Status: status, Title: title, Detail: detail})
+	if len(l) > recentKeep {
+		l = l[len(l)-recentKeep:]
+	}
+	r.byTn[t] = l
+}
+
+func (r *recentErrors) list(t actors.TenantID) []RecentError {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]RecentError, len(r.byTn[t]))
+	copy(out, r.byTn[t])
+	return out
+}
+
+// flights marks idempotency keys whose first request is still running on
+// this node, so a concurrent retry gets 409 instead of racing it.
+type flights struct {
+	mu sync.Mutex
+	in map[string]struct{} // guarded by mu
+}
+
+func newFlights() *flights { return &flights{in: map[string]struct{}{}} }
+
+func (f *flights) begin(key string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, busy := f.in[key]; busy {
+		return false
+	}
+	f.in[key] = struct{}{}
+	return true
+}
+
+func (f *flights) end(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.in, key)
+}

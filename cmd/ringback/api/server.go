@@ -1,0 +1,316 @@
+// Package api serves Ringback's HTTP API: a thin layer that authenticates
+// the caller, turns requests into core commands proposed through the
+// cluster node, and renders outcomes and RFC 9457 problems. It decides no
+// routing rule itself: the access rule and every validation of meaning live
+// in the core; this package checks only shape (types, sizes, formats).
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/ringbackhq/ringback/actors"
+	"github.com/ringbackhq/ringback/cluster"
+)
+
+// Node is what the API needs of a cluster node.
+type Node interface {
+	Propose(ctx context.Context, cmd actors.Command) (actors.Outcome, error)
+	Read(ctx context.Context, linearizable bool, tenant actors.TenantID, fn func(*actors.Tenant) error) error
+	IsLeader() bool
+	LeaderHTTP() string
+	Peers() ([]cluster.Peer, error)
+	RemovePeer(id string) error
+	TransferLeadership() error
+	Tenants(host string) []actors.TenantSummary
+}
+
+// Options configure a Server.
+type Options struct {
+	Node          Node
+	Hub           *Hub
+	OperatorToken string // the platform operator's bearer token
+	Logger        *slog.Logger
+	Clock         func() time.Time
+	Registry      *prometheus.Registry // metrics go here; nil: a new one
+	TenantLabels  bool                 // label metrics by tenant
+	Heartbeat     time.Duration        // offer stream heartbeat; 15s when zero
+}
+
+// Server is the HTTP API of one node.
+type Server struct {
+	o       Options
+	opHash  [32]byte
+	api     huma.API
+	mux     *http.ServeMux
+	metrics *Metrics
+	recent  *recentErrors
+	flights *flights
+}
+
+// New builds the API.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = 15 * time.Second
+	}
+	if o.Hub == nil {
+		o.Hub = NewHub()
+	}
+	s := &Server{o: o, opHash: sha256.Sum256([]byte(o.OperatorToken)), mux: http.NewServeMux(),
+		recent: newRecentErrors(), flights: newFlights()}
+	s.metrics = newMetrics(o.Registry, o.TenantLabels)
+	o.Hub.observe(s.metrics.observe)
+	cfg := huma.DefaultConfig("Ringback", "1.0.0")
+	cfg.Info.Description = "Multi-tenant callback routing for contact centers."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "an API key, or the operator token"},
+	}
+	cfg.DocsPath = "/docs"
+	s.api = humago.New(s.mux, cfg)
+	s.api.UseMiddleware(s.authenticate)
+	s.routes()
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	return s
+}
+
+// Handler is the server's HTTP handler: writes reaching a follower are
+// forwarded to the leader; everything is measured.
+func (s *Server) Handler() http.Handler {
+	return s.metrics.instrument(http.HandlerFunc(s.forward))
+}
+
+// Hub returns the offer hub, to publish applied events to.
+func (s *Server) Hub() *Hub { return s.o.Hub }
+
+const forwardedHeader = "X-Ringback-Forwarded"
+
+func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
+	write := r.Method != http.MethodGet && r.Method != http.MethodHead
+	if !write || s.o.Node.IsLeader() || !strings.HasPrefix(r.URL.Path, "/v1/") {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	leader := s.o.Node.LeaderHTTP()
+	if leader == "" || r.Header.Get(forwardedHeader) != "" {
+		writeProblem(w, http.StatusServiceUnavailable, "no leader is known right now; retry shortly")
+		return
+	}
+	target := &url.URL{Scheme: "http", Host: leader}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	r.Header.Set(forwardedHeader, "1")
+	proxy.ServeHTTP(w, r)
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"title":%q,"status":%d,"detail":%q}`, http.StatusText(status), status, detail)
+}
+
+// caller is who a request acts as.
+type caller struct {
+	operator bool
+	tenant   actors.TenantID
+	p        actors.Principal
+}
+
+func (c caller) target() actors.Target { return actors.Target{Tenant: c.tenant, By: c.p} }
+
+type callerKey struct{}
+
+func callerOf(ctx context.Context) caller {
+	c, _ := ctx.Value(callerKey{}).(caller)
+	return c
+}
+
+// API keys carry their tenant: "rbk_<tenant>_<secret>". Only a SHA-256
+// hash of the whole key is stored, in the replicated state.
+func parseKey(key string) (actors.TenantID, bool) {
+	rest, ok := strings.CutPrefix(key, "rbk_")
+	if !ok {
+		return 0, false
+	}
+	t, _, ok := strings.Cut(rest, "_")
+	id, err := strconv.ParseUint(t, 10, 32)
+	return actors.TenantID(id), ok && err == nil && id > 0
+}
+
+// HashKey is how API keys are stored.
+func HashKey(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:])
+}
+
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	if op == nil || len(op.Security) == 0 {
+		next(ctx)
+		return
+	}
+	token, ok := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a bearer token is required")
+		return
+	}
+	h := sha256.Sum256([]byte(token))
+	wantOperator := op.Metadata["operator"] == true
+	if subtle.ConstantTimeCompare(h[:], s.opHash[:]) == 1 {
+		if !wantOperator {
+			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "the operator token manages tenants only")
+			return
+		}
+		next(huma.WithValue(ctx, callerKey{}, caller{operator: true, p: actors.Operator}))
+		return
+	}
+	tid, ok := parseKey(token)
+	if !ok || wantOperator {
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid here")
+		return
+	}
+	var p actors.Principal
+	var status actors.TenantStatus
+	var host string
+	err := s.o.Node.Read(ctx.Context(), false, tid, func(t *actors.Tenant) error {
+		var found bool
+		if p, found = t.Principal(HashKey(token)); !found {
+			return errUnknownKey
+		}
+		status, host = t.Status, t.Host
+		return nil
+	})
+	if err != nil {
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid here")
+		return
+	}
+	if reqHost := hostOnly(ctx.Host()); s.hostBelongsElsewhere(reqHost, tid, host) {
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid on this host")
+		return
+	}
+	if status != actors.TenantActive {
+		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "the tenant is disabled; its data is kept")
+		return
+	}
+	next(huma.WithValue(ctx, callerKey{}, caller{tenant: tid, p: p}))
+}
+
+var errUnknownKey = errors.New("unknown key")
+
+func hostOnly(h string) string {
+	if i := strings.LastIndex(h, ":"); i >= 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	return strings.ToLower(h)
+}
+
+// hostBelongsElsewhere: a request on a tenant's configured host is limited
+// to that tenant.
+func (s *Server) hostBelongsElsewhere(reqHost string, tid actors.TenantID, own string) bool {
+	if reqHost == own {
+		return false
+	}
+	on := s.o.Node.Tenants(reqHost)
+	return len(on) > 0 && on[0].ID != tid
+}
+
+// propose runs a command and maps a refusal to a problem.
+func (s *Server) propose(ctx context.Context, cmd actors.Command) (actors.Outcome, error) {
+	out, err := s.o.Node.Propose(ctx, cmd)
+	if err == nil {
+		err = out.Err
+	}
+	if err != nil {
+		return out, s.problem(ctx, err)
+	}
+	return out, nil
+}
+
+// read runs fn on the caller's tenant (locally; linearizable when asked).
+func (s *Server) read(ctx context.Context, linearizable bool, fn func(*actors.Tenant) error) error {
+	c := callerOf(ctx)
+	if err := s.o.Node.Read(ctx, linearizable, c.tenant, fn); err != nil {
+		return s.problem(ctx, err)
+	}
+	return nil
+}
+
+// problem maps a core or cluster error to an RFC 9457 problem.
+func (s *Server) problem(ctx context.Context, err error) error {
+	var se huma.StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	status, msg := http.StatusInternalServerError, "internal error"
+	var fe *actors.FieldError
+	switch {
+	case errors.Is(err, actors.ErrNotFound):
+		status, msg = http.StatusNotFound, "not found"
+	case errors.Is(err, actors.ErrInvalid):
+		status, msg = http.StatusUnprocessableEntity, "invalid input"
+	case errors.Is(err, actors.ErrForbidden), errors.Is(err, actors.ErrFeatureDisabled), errors.Is(err, actors.ErrTenantDisabled):
+		status, msg = http.StatusForbidden, "forbidden"
+	case errors.Is(err, actors.ErrConflict), errors.Is(err, actors.ErrDuplicate):
+		status, msg = http.StatusConflict, "conflict"
+	case errors.Is(err, actors.ErrLimit), errors.Is(err, actors.ErrQuota):
+		status, msg = http.StatusUnprocessableEntity, "limit exceeded"
+	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, cluster.ErrClosed):
+		status, msg = http.StatusServiceUnavailable, "this node cannot accept writes right now; retry"
+	case errors.Is(err, cluster.ErrUnknownOutcome):
+		status, msg = http.StatusServiceUnavailable, "the outcome is unknown; retry with the same Idempotency-Key"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		status, msg = http.StatusGatewayTimeout, "the request timed out; retry with the same Idempotency-Key"
+	}
+	var serr huma.StatusError
+	if errors.As(err, &fe) {
+		serr = huma.NewError(status, msg, &huma.ErrorDetail{Location: fe.Field, Message: fe.Reason})
+	} else if status == http.StatusInternalServerError {
+		s.o.Logger.Error("request failed", "err", err)
+		serr = huma.NewError(status, msg)
+	} else {
+		serr = huma.NewError(status, msg)
+	}
+	if c := callerOf(ctx); c.tenant != 0 {
+		s.recent.add(c.tenant, s.o.Clock(), status, serr.Error(), fieldOf(fe))
+	}
+	return serr
+}
+
+func fieldOf(fe *actors.FieldError) string {
+	if fe == nil {
+		return ""
+	}
+	return fe.Field + ": " + fe.Reason
+}
+
+var bearer = []map[string][]string{{"bearer": {}}}
+
+// operation builds a documented operation; operator operations are
+// marked so that only the operator token passes.
+func operation(method, path, id, summary string, status int, operatorOnly bool) huma.Operation {
+	op := huma.Operation{Method: method, Path: path, OperationID: id, Summary: summary, DefaultStatus: status,
+		Security: bearer, MaxBodyBytes: 64 << 10, Metadata: map[string]any{"operator": operatorOnly}}
+	return op
+}

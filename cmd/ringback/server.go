@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ringbackhq/ringback/cluster"
+	"github.com/ringbackhq/ringback/cmd/ringback/api"
+)
+
+// serverFlags is the one flag struct of `ringback server`. Every flag falls
+// back to a RINGBACK_* environment variable.
+type serverFlags struct {
+	DataDir        string
+	HTTPAddr       string
+	RaftAddr       string
+	Store          string
+	Join           []string
+	BootstrapExpct int
+	JoinExisting   bool
+	LeaveOnStop    bool
+	TenantLabels   bool
+	LogLevel       string
+}
+
+func (f *serverFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.DataDir, "data-dir", "./data", "where the log, snapshots and the operator token live")
+	fs.StringVar(&f.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP API")
+	fs.StringVar(&f.RaftAddr, "raft-addr", "127.0.0.1:7000", "address for Raft traffic between nodes")
+	fs.StringVar(&f.Store, "store", cluster.StoreWAL, `log store: "wal" or "boltdb"`)
+	fs.StringSliceVar(&f.Join, "join", nil, "Raft addresses of every voter (this node included) for the first start")
+	fs.IntVar(&f.BootstrapExpct, "bootstrap-expect", 0, "number of voters named by --join (must match)")
+	fs.BoolVar(&f.JoinExisting, "join-existing", false, "join a running cluster (a leader adds this node); never bootstrap")
+	fs.BoolVar(&f.LeaveOnStop, "leave-on-stop", false, "on SIGTERM, leave the cluster before stopping")
+	fs.BoolVar(&f.TenantLabels, "metrics-tenant-labels", false, "label metrics by tenant")
+	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+// envFallback sets every flag not given on the command line from its
+// RINGBACK_* variable (--data-dir from RINGBACK_DATA_DIR, ...).
+func envFallback(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		env := "RINGBACK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && !f.Changed && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", env, e)
+			}
+		}
+	})
+	return err
+}
+
+func (f *serverFlags) validate() error {
+	if f.BootstrapExpct != 0 && f.BootstrapExpct != len(f.Join) {
+		return fmt.Errorf("--bootstrap-expect %d does not match the %d addresses in --join", f.BootstrapExpct, len(f.Join))
+	}
+	if len(f.Join) > 0 && !contains(f.Join, f.RaftAddr) {
+		return fmt.Errorf("--join must list this node's own --raft-addr %s", f.RaftAddr)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func init() {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a Ringback node (a one-node cluster unless --join names peers)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envFallback(cmd.Flags()); err != nil {
+				return err
+			}
+			if err := f.validate(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServer(ctx, f, cmd.OutOrStdout())
+		},
+	}
+	f.register(cmd.Flags())
+	rootCmd.AddCommand(cmd)
+}
+
+// operatorToken returns RINGBACK_OPERATOR_TOKEN, or the token stored in the
+// data directory, or a new one it stores (0600) and reports as new.
+func operatorToken(dir string) (token string, fresh bool, err error) {
+	if t := os.Getenv("RINGBACK_OPERATOR_TOKEN"); t != "" {
+		return t, false, nil
+	}
+	path := filepath.Join(dir, "operator-token")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), false, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", false, err
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", false, err
+	}
+	token = "rbop_" + hex.EncodeToString(b)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", false, err
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", false, err
+	}
+	return token, true, nil
+}
+
+func runServer(ctx context.Context, f serverFlags, out interface{ Write([]byte) (int, error) }) error {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(f.LogLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	token, fresh, err := operatorToken(f.DataDir)
+	if err != nil {
+		return fmt.Errorf("operator token: %w", err)
+	}
+	hub := api.NewHub()
+	cfg := cluster.DefaultConfig()
+	cfg.DataDir, cfg.BindAddr, cfg.Store, cfg.HTTPAddr = f.DataDir, f.RaftAddr, f.Store, f.HTTPAddr
+	cfg.Peers, cfg.Join, cfg.Logger, cfg.OnEvents = f.Join, f.JoinExisting, log, hub.Publish
+	node, err := cluster.Open(cfg)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), cluster.NewCollector(node))
+	srv := api.New(api.Options{Node: node, Hub: hub, OperatorToken: token, Logger: log, Registry: reg, TenantLabels: f.TenantLabels})
+	ln, err := net.Listen("tcp", f.HTTPAddr)
+	if err != nil {
+		_ = node.Close(false)
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("ringback serving", "http", "http://"+ln.Addr().String(), "raft", f.RaftAddr, "data", f.DataDir, "store", f.Store)
+	if fresh {
+		fmt.Fprintf(out, "Operator token (shown once, stored in %s): %s\n", filepath.Join(f.DataDir, "operator-token"), token)
+	}
+	fmt.Fprintf(out, "Ringback is up: API http://%s  (OpenAPI at /openapi.json, docs at /docs, metrics at /metrics)\n", ln.Addr())
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	log.Info("ringback stopping")
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(shut)
+	if cerr := node.Close(f.LeaveOnStop); cerr != nil && err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
