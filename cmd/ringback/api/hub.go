@@ -13,7 +13,7 @@ import (
 type Hub struct {
 	mu       sync.Mutex
 	subs     map[agentKey]map[chan OfferEvent]struct{} // guarded by mu
-	observer func([]actors.Event)                     // guarded by mu
+	observer func([]actors.Event)                      // guarded by mu
 }
 
 type agentKey struct {
