@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -35,6 +36,13 @@ type AuditView struct {
 	Operator  bool      `json:"operator,omitempty"`
 	Command   uint16    `json:"command" doc:"the command kind, from the append-only list in actors/command.go"`
 	ObjectID  uint64    `json:"objectId,omitempty"`
+}
+
+// StateHash identifies a node's state: equal hashes at equal indexes
+// mean equal states.
+type StateHash struct {
+	AppliedIndex uint64 `json:"appliedIndex"`
+	Hash         string `json:"hash"`
 }
 
 type PeerPath struct {
@@ -100,6 +108,14 @@ func (s *Server) miscRoutes() {
 		})
 
 	// Cluster operations, for the operator.
+	huma.Register(s.api, operation(http.MethodGet, "/v1/cluster/state", "state-hash", "This node's applied index and the hash of its state", http.StatusOK, true),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body StateHash }, error) {
+			_, h, err := s.o.Node.State()
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return &struct{ Body StateHash }{Body: StateHash{AppliedIndex: s.o.Node.AppliedIndex(), Hash: hex.EncodeToString(h[:])}}, nil
+		})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/cluster/peers", "list-peers", "The Raft configuration", http.StatusOK, true),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []cluster.Peer }, error) {
 			peers, err := s.o.Node.Peers()

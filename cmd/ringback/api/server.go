@@ -38,6 +38,8 @@ type Node interface {
 	RemovePeer(id string) error
 	TransferLeadership() error
 	Tenants(host string) []actors.TenantSummary
+	State() ([]byte, [32]byte, error)
+	AppliedIndex() uint64
 }
 
 // Options configure a Server.
