@@ -1,0 +1,380 @@
+package cluster_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run real `ringback server` processes on 127.0.0.1. They are
+// bounded in time and request count and stop by themselves.
+
+const operatorToken = "rbop_process_test"
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func ringbackBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ringback-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "ringback")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/ringback").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+type proc struct {
+	name, http, raft, dir string
+	peers                 []string
+	cmd                   *exec.Cmd
+	log                   *bytes.Buffer
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func (p *proc) start(t *testing.T) {
+	t.Helper()
+	args := []string{"server", "--data-dir", p.dir, "--http-addr", p.http, "--raft-addr", p.raft, "--log-level", "warn"}
+	if len(p.peers) > 1 {
+		args = append(args, "--join", strings.Join(p.peers, ","), "--bootstrap-expect", fmt.Sprint(len(p.peers)))
+	}
+	p.cmd = exec.Command(ringbackBinary(t), args...)
+	p.cmd.Env = append(os.Environ(), "RINGBACK_OPERATOR_TOKEN="+operatorToken)
+	p.log = &bytes.Buffer{}
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *proc) kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		_ = p.cmd.Wait()
+	}
+	p.cmd = nil
+}
+
+func startProcs(t *testing.T, n int) []*proc {
+	t.Helper()
+	var ps []*proc
+	var peers []string
+	for i := 0; i < n; i++ {
+		p := &proc{name: fmt.Sprintf("node%d", i), http: freePort(t), raft: freePort(t), dir: filepath.Join(t.TempDir(), "data")}
+		peers = append(peers, p.raft)
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		p.peers = peers
+		p.start(t)
+	}
+	t.Cleanup(func() {
+		for _, p := range ps {
+			p.kill()
+		}
+		if t.Failed() {
+			for _, p := range ps {
+				t.Logf("%s log:\n%s", p.name, p.log)
+			}
+		}
+	})
+	return ps
+}
+
+var client = &http.Client{Timeout: 3 * time.Second}
+
+func call(method, url, token string, body any, out any, headers ...string) (int, error) {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, err
+		}
+	}
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, nil
+}
+
+// leader waits for a node that says it leads.
+func leader(t *testing.T, ps []*proc) *proc {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, p := range ps {
+			if p.cmd == nil {
+				continue
+			}
+			var h struct{ Leader bool }
+			if _, err := call("GET", "http://"+p.http+"/v1/health", "", nil, &h); err == nil && h.Leader {
+				return p
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no leader")
+	return nil
+}
+
+// retry calls until it succeeds or the deadline passes, rotating nodes.
+func retry(t *testing.T, ps []*proc, method, path, token string, body any, out any, headers ...string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	var err error
+	for i := 0; time.Now().Before(deadline); i++ {
+		p := ps[i%len(ps)]
+		if p.cmd == nil {
+			continue
+		}
+		var code int
+		code, err = call(method, "http://"+p.http+path, token, body, out, headers...)
+		if err == nil {
+			return nil
+		}
+		if code >= 400 && code < 500 && code != 409 {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
+
+type stateHash struct {
+	AppliedIndex uint64 `json:"appliedIndex"`
+	Hash         string `json:"hash"`
+}
+
+// converged waits until every running node reports the same state hash.
+func converged(t *testing.T, ps []*proc) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last []stateHash
+	for time.Now().Before(deadline) {
+		last = last[:0]
+		ok := true
+		for _, p := range ps {
+			if p.cmd == nil {
+				continue
+			}
+			var s stateHash
+			if _, err := call("GET", "http://"+p.http+"/v1/cluster/state", operatorToken, nil, &s); err != nil {
+				ok = false
+				break
+			}
+			last = append(last, s)
+		}
+		for i := range last {
+			ok = ok && last[i] == last[0]
+		}
+		if ok && len(last) > 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("nodes did not converge: %+v", last)
+}
+
+type tenantSetup struct {
+	admin string
+	queue uint64
+}
+
+func setup(t *testing.T, ps []*proc) tenantSetup {
+	t.Helper()
+	var tn struct {
+		APIKey string `json:"apiKey"`
+	}
+	if err := retry(t, ps, "POST", "/v1/tenants", operatorToken, map[string]any{"companyName": "Acme", "adminUsername": "ada",
+		"adminEmail": "ada@acme.test", "adminFirstName": "Ada", "limits": map[string]any{"storageQuotaBytes": 1 << 30}}, &tn); err != nil {
+		t.Fatal(err)
+	}
+	var q struct {
+		ID uint64 `json:"id"`
+	}
+	if err := retry(t, ps, "POST", "/v1/queues", tn.APIKey, map[string]any{"name": "q", "domainId": 1}, &q); err != nil {
+		t.Fatal(err)
+	}
+	return tenantSetup{admin: tn.APIKey, queue: q.ID}
+}
+
+// createStream has writers create callbacks with idempotency keys, retrying
+// each until acknowledged (or the run ends), while fault runs. It returns
+// the callback id each acknowledged key got.
+func createStream(t *testing.T, ps []*proc, ts tenantSetup, round, writers, perWriter int, fault func()) map[string]uint64 {
+	t.Helper()
+	var mu sync.Mutex
+	acked := map[string]uint64{}
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWriter; i++ {
+				key := fmt.Sprintf("r%d-w%d-%d", round, w, i)
+				var cb struct {
+					ID uint64 `json:"id"`
+				}
+				body := map[string]any{"queueId": ts.queue, "callbackNumbers": []string{fmt.Sprintf("+1555%02d%02d%04d", round, w, i)}, "callbackUserName": "C"}
+				if err := retry(t, ps, "POST", "/v1/callbacks", ts.admin, body, &cb, "Idempotency-Key", key); err == nil {
+					mu.Lock()
+					acked[key] = cb.ID
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	fault()
+	wg.Wait()
+	return acked
+}
+
+// checkExactlyOnce: every acknowledged callback is present, once, on every
+// running node.
+func checkExactlyOnce(t *testing.T, ps []*proc, ts tenantSetup, acked map[string]uint64) {
+	t.Helper()
+	for _, p := range ps {
+		if p.cmd == nil {
+			continue
+		}
+		seen := map[uint64]int{}
+		numbers := map[string]int{}
+		token := ""
+		for {
+			var page struct {
+				Entities []struct {
+					ID      uint64   `json:"id"`
+					Numbers []string `json:"callbackNumbers"`
+				} `json:"entities"`
+				Next string `json:"nextPageToken"`
+			}
+			if _, err := call("GET", "http://"+p.http+"/v1/callbacks?pageSize=500&pageToken="+token, ts.admin, nil, &page); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Entities {
+				seen[e.ID]++
+				numbers[e.Numbers[0]]++
+			}
+			if page.Next == "" {
+				break
+			}
+			token = page.Next
+		}
+		for key, id := range acked {
+			if seen[id] != 1 {
+				t.Errorf("%s: acknowledged callback %d (key %s) present %d times", p.name, id, key, seen[id])
+			}
+		}
+		for n, c := range numbers {
+			if c > 1 {
+				t.Errorf("%s: number %s has %d callbacks: a retried create made a second one", p.name, n, c)
+			}
+		}
+	}
+}
+
+// Kill -9 the leader during a steady stream of creates: every acknowledged
+// callback is there exactly once; after restarting every node the state
+// is the same everywhere.
+func TestProcessKillLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	ps := startProcs(t, 3)
+	ts := setup(t, ps)
+	var killed *proc
+	acked := createStream(t, ps, ts, 0, 4, 40, func() {
+		time.Sleep(300 * time.Millisecond)
+		killed = leader(t, ps)
+		killed.kill()
+	})
+	if len(acked) < 100 {
+		t.Fatalf("only %d of 160 creates were acknowledged", len(acked))
+	}
+	killed.start(t)
+	converged(t, ps)
+	checkExactlyOnce(t, ps, ts, acked)
+
+	// Restart every node: the same state comes back.
+	for _, p := range ps {
+		p.kill()
+	}
+	for _, p := range ps {
+		p.start(t)
+	}
+	leader(t, ps)
+	converged(t, ps)
+	checkExactlyOnce(t, ps, ts, acked)
+}
+
+// One node: kill -9 under load and restart, a few cycles.
+func TestProcessSingleNodeCrashLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	ps := startProcs(t, 1)
+	ts := setup(t, ps)
+	all := map[string]uint64{}
+	for cycle := 0; cycle < 3; cycle++ {
+		acked := createStream(t, ps, ts, cycle, 2, 20, func() {
+			time.Sleep(time.Duration(50+cycle*40) * time.Millisecond)
+			ps[0].kill()
+			ps[0].start(t)
+		})
+		for k, v := range acked {
+			all[k] = v
+		}
+		leader(t, ps)
+	}
+	checkExactlyOnce(t, ps, ts, all)
+}
