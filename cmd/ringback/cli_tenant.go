@@ -1,0 +1,229 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringbackhq/ringback/cmd/ringback/api"
+)
+
+// `ringback tenant ...`: the operator's tenant management (operator token).
+
+func tenantCommand() *cobra.Command {
+	f := &clientFlags{}
+	return group("tenant", "Manage tenants (operator token)", f,
+		tenantCreateCmd(f), tenantListCmd(f), tenantGetCmd(f),
+		tenantStatusCmd(f, "disable", "disabled", "Deactivate a tenant: its keys stop working, its data is kept"),
+		tenantStatusCmd(f, "enable", "active", "Reactivate a disabled tenant"),
+		tenantDeleteCmd(f))
+}
+
+func tenantCreateCmd(f *clientFlags) *cobra.Command {
+	var b struct {
+		CompanyName    string          `json:"companyName"`
+		AdminUsername  string          `json:"adminUsername"`
+		AdminEmail     string          `json:"adminEmail"`
+		AdminFirstName string          `json:"adminFirstName"`
+		Host           string          `json:"host,omitempty"`
+		Limits         *api.LimitsBody `json:"limits,omitempty"`
+		Features       map[string]bool `json:"features,omitempty"`
+	}
+	var limits api.LimitsBody
+	var feats []string
+	c := &cobra.Command{
+		Use:   "create COMPANY --admin-username NAME --admin-email EMAIL --admin-first-name NAME",
+		Short: "Create a tenant; prints its id and the administrator's API key (shown once)",
+		Args:  cobra.ExactArgs(1),
+	}
+	fs := c.Flags()
+	fs.StringVar(&b.AdminUsername, "admin-username", "admin", "the tenant administrator's username")
+	fs.StringVar(&b.AdminEmail, "admin-email", "", "the tenant administrator's email (required)")
+	fs.StringVar(&b.AdminFirstName, "admin-first-name", "", "the tenant administrator's first name (required)")
+	fs.StringVar(&b.Host, "host", "", "a host name that resolves to this tenant")
+	fs.IntVar(&limits.MaxAgents, "max-agents", 0, "maximum number of agents (0: the default)")
+	fs.Int64Var(&limits.StorageQuotaBytes, "storage-quota", 0, "bytes of callback data the tenant may keep (0: the default)")
+	fs.IntVar(&limits.MaxDomains, "max-domains", 0, "maximum number of domains (0: the default)")
+	fs.StringSliceVar(&feats, "feature", nil, "feature=true|false, repeatable (e.g. scheduled-callbacks=false)")
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		b.CompanyName = args[0]
+		if limits != (api.LimitsBody{}) {
+			b.Limits = &limits
+		}
+		var err error
+		if b.Features, err = parseFeatures(feats); err != nil {
+			return err
+		}
+		var out struct {
+			api.TenantView
+			APIKey string `json:"apiKey"`
+		}
+		raw, err := cl.send(cmd.Context(), http.MethodPost, "/v1/tenants", b, &out)
+		if err != nil {
+			return err
+		}
+		if f.JSON {
+			return printJSON(cmd.OutOrStdout(), raw)
+		}
+		return fields(cmd.OutOrStdout(), "Tenant", strconv.FormatUint(uint64(out.ID), 10), "Company", out.CompanyName,
+			"Status", out.Status, "Admin API key", out.APIKey+"  (shown once; keep it)")
+	})
+}
+
+func parseFeatures(kv []string) (map[string]bool, error) {
+	if len(kv) == 0 {
+		return nil, nil
+	}
+	m := map[string]bool{}
+	for _, s := range kv {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			v = "true"
+		}
+		on, err := strconv.ParseBool(v)
+		if err != nil || k == "" {
+			return nil, usageErr("--feature %q: want name=true or name=false", s)
+		}
+		m[k] = on
+	}
+	return m, nil
+}
+
+func tenantListCmd(f *clientFlags) *cobra.Command {
+	c := &cobra.Command{Use: "list", Short: "List tenants", Args: cobra.NoArgs}
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, _ []string) error {
+		var ts []api.TenantView
+		raw, err := cl.get(cmd.Context(), "/v1/tenants", &ts)
+		if err != nil {
+			return err
+		}
+		if f.JSON {
+			return printJSON(cmd.OutOrStdout(), raw)
+		}
+		rows := make([][]string, 0, len(ts))
+		for _, t := range ts {
+			rows = append(rows, []string{strconv.FormatUint(uint64(t.ID), 10), t.CompanyName, t.Status, t.AdminUsername,
+				t.AdminEmail, dash(t.Host), strconv.Itoa(t.Limits.MaxAgents)})
+		}
+		return table(cmd.OutOrStdout(), []string{"ID", "COMPANY", "STATUS", "ADMIN", "EMAIL", "HOST", "MAX AGENTS"}, rows)
+	})
+}
+
+func tenantGetCmd(f *clientFlags) *cobra.Command {
+	c := &cobra.Command{Use: "get TENANT_ID", Short: "Show a tenant's profile, limits, features and policy", Args: cobra.ExactArgs(1)}
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg("TENANT_ID", args[0])
+		if err != nil {
+			return err
+		}
+		var t api.TenantView
+		raw, err := cl.get(cmd.Context(), "/v1/tenants/"+id, &t)
+		if err != nil {
+			return err
+		}
+		if f.JSON {
+			return printJSON(cmd.OutOrStdout(), raw)
+		}
+		return printTenant(cmd, t)
+	})
+}
+
+func printTenant(cmd *cobra.Command, t api.TenantView) error {
+	var feats []string
+	for k, on := range t.Features {
+		if on {
+			feats = append(feats, k)
+		}
+	}
+	sort.Strings(feats)
+	p := t.Policy
+	return fields(cmd.OutOrStdout(),
+		"ID", strconv.FormatUint(uint64(t.ID), 10),
+		"Company", t.CompanyName,
+		"Status", t.Status,
+		"Admin", fmt.Sprintf("%s (%s, %s)", t.AdminUsername, t.AdminFirstName, t.AdminEmail),
+		"Host", dash(t.Host),
+		"Limits", fmt.Sprintf("%d agents, %d domains, %d bytes", t.Limits.MaxAgents, t.Limits.MaxDomains, t.Limits.StorageQuotaBytes),
+		"Features", dash(strings.Join(feats, ", ")),
+		"Policy", fmt.Sprintf("max attempts %d, retry %ds, offer timeout %ds, close comment %t, auto switch %t, duplicates %s, service level %ds",
+			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds))
+}
+
+func tenantStatusCmd(f *clientFlags, verb, status, short string) *cobra.Command {
+	c := &cobra.Command{Use: verb + " TENANT_ID", Short: short, Args: cobra.ExactArgs(1)}
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg("TENANT_ID", args[0])
+		if err != nil {
+			return err
+		}
+		var t api.TenantView
+		raw, err := cl.send(cmd.Context(), http.MethodPatch, "/v1/tenants/"+id, map[string]string{"status": status}, &t)
+		if err != nil {
+			return err
+		}
+		if f.JSON {
+			return printJSON(cmd.OutOrStdout(), raw)
+		}
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "Tenant %d (%s) is %s.\n", t.ID, t.CompanyName, t.Status)
+		return err
+	})
+}
+
+func tenantDeleteCmd(f *clientFlags) *cobra.Command {
+	var yes bool
+	c := &cobra.Command{Use: "delete TENANT_ID --yes", Short: "Delete a tenant and all its data, unrecoverably", Args: cobra.ExactArgs(1)}
+	c.Flags().BoolVar(&yes, "yes", false, "confirm: the tenant's data cannot be recovered")
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg("TENANT_ID", args[0])
+		if err != nil {
+			return err
+		}
+		if !yes {
+			return usageErr("deleting tenant %s removes all its data for good; add --yes to confirm", id)
+		}
+		raw, err := cl.send(cmd.Context(), http.MethodDelete, "/v1/tenants/"+id, nil, nil)
+		if err != nil {
+			return err
+		}
+		return done(cmd, f, raw, "Tenant %s deleted.", id)
+	})
+}
+
+// done prints a confirmation, or {} (or the answer) with --json.
+func done(cmd *cobra.Command, f *clientFlags, raw []byte, format string, args ...any) error {
+	if f.JSON {
+		return printJSON(cmd.OutOrStdout(), raw)
+	}
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), format+"\n", args...)
+	return err
+}
+
+// idArg checks a numeric identifier argument.
+func idArg(name, s string) (string, error) {
+	if n, err := strconv.ParseUint(s, 10, 64); err != nil || n == 0 {
+		return "", usageErr("%s must be a positive number, got %q", name, s)
+	}
+	return s, nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func u32s(v []uint32) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatUint(uint64(x), 10)
+	}
+	return strings.Join(s, ",")
+}

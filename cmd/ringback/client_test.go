@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/ringbackhq/ringback/cluster"
+	"github.com/ringbackhq/ringback/cmd/ringback/api"
+)
+
+const testOperatorToken = "rbop_cli_test_operator"
+
+// TestMain lets a test run this test binary as the ringback command itself
+// (to check real exit codes): with RINGBACK_TEST_AS_MAIN set, it is main.
+func TestMain(m *testing.M) {
+	if os.Getenv("RINGBACK_TEST_AS_MAIN") == "1" {
+		os.Args = append([]string{"ringback"}, strings.Fields(os.Getenv("RINGBACK_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// startAPI starts a one-node server on 127.0.0.1 and returns its URL and
+// the Prometheus registry it exposes at /metrics.
+func startAPI(t *testing.T) (string, *prometheus.Registry) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raftAddr := l.Addr().String()
+	l.Close()
+	hub := api.NewHub()
+	cfg := cluster.DefaultConfig()
+	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), raftAddr, hub.Publish
+	node, err := cluster.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !node.IsLeader(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no leader")
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(cluster.NewCollector(node))
+	srv := api.New(api.Options{Node: node, Hub: hub, OperatorToken: testOperatorToken, Registry: reg})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		_ = node.Close(false)
+	})
+	return hs.URL, reg
+}
+
+// cli runs one ringback command line on a fresh command tree.
+type cli struct {
+	t    *testing.T
+	addr string
+}
+
+func (c cli) run(token string, args ...string) (stdout, stderr string, err error) {
+	c.t.Helper()
+	root := &cobra.Command{Use: "ringback", SilenceUsage: true, SilenceErrors: true}
+	root.AddCommand(clientCommands()...)
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(append(args, "--addr", c.addr, "--token", token))
+	err = root.Execute()
+	return out.String(), errb.String(), err
+}
+
+func (c cli) must(token string, args ...string) string {
+	c.t.Helper()
+	out, _, err := c.run(token, args...)
+	if err != nil {
+		c.t.Fatalf("ringback %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func (c cli) json(token string, out any, args ...string) {
+	c.t.Helper()
+	raw := c.must(token, append(args, "--json")...)
+	if err := json.Unmarshal([]byte(raw), out); err != nil {
+		c.t.Fatalf("ringback %s --json: %v in %q", strings.Join(args, " "), err, raw)
+	}
+}
+
+func TestCLITenantsAndCallbacks(t *testing.T) {
+	url, _ := startAPI(t)
+	c := cli{t: t, addr: url}
+	op := testOperatorToken
+
+	var created struct {
+		ID     uint32 `json:"id"`
+		APIKey string `json:"apiKey"`
+	}
+	c.json(op, &created, "tenant", "create", "Acme Widgets", "--admin-email", "ada@acme.test", "--admin-first-name", "Ada", "--max-agents", "7")
+	if created.ID == 0 || !strings.HasPrefix(created.APIKey, "rbk_") {
+		t.Fatalf("tenant create --json = %+v, want an id and an API key", created)
+	}
+	table := c.must(op, "tenant", "list")
+	if lines := strings.Split(strings.TrimSpace(table), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "ID") ||
+		!strings.Contains(lines[1], "Acme Widgets") || !strings.Contains(lines[1], "active") {
+		t.Fatalf("tenant list =\n%s\nwant a header and one active Acme Widgets row", table)
+	}
+	var list []api.TenantView
+	c.json(op, &list, "tenant", "list")
+	if len(list) != 1 || list[0].ID != created.ID || list[0].Limits.MaxAgents != 7 {
+		t.Fatalf("tenant list --json = %+v, want tenant %d with 7 agents", list, created.ID)
+	}
+	if out := c.must(op, "tenant", "disable", "1"); !strings.Contains(out, "disabled") {
+		t.Fatalf("tenant disable = %q", out)
+	}
+	if _, _, err := c.run(created.APIKey, "domain", "list"); err == nil || !strings.Contains(err.Error(), "disabled") {
+		t.Fatalf("domain list on a disabled tenant: err = %v, want a 403 saying disabled", err)
+	}
+	c.must(op, "tenant", "enable", "1")
+	if out := c.must(op, "tenant", "get", "1"); !strings.Contains(out, "Acme Widgets") || !strings.Contains(out, "active") {
+		t.Fatalf("tenant get = %q", out)
+	}
+
+	// Configuration with the tenant administrator's key.
+	admin := created.APIKey
+	if out := c.must(admin, "domain", "create", "Sales"); out != "Domain 2 created.\n" {
+		t.Fatalf("domain create = %q", out)
+	}
+	c.must(admin, "domain", "rename", "2", "Sales EMEA")
+	if out := c.must(admin, "domain", "list"); !strings.Contains(out, "Sales EMEA") {
+		t.Fatalf("domain list =\n%s", out)
+	}
+	c.must(admin, "queue", "create", "callbacks", "--domain", "2", "--strategy", "round-robin")
+	if out := c.must(admin, "queue", "list"); !strings.Contains(out, "round-robin") {
+		t.Fatalf("queue list =\n%s", out)
+	}
+	c.must(admin, "user", "create", "dana", "--home", "2", "--role", "agent", "--position", "2", "--name", "Dana Agent")
+	c.must(admin, "queue", "members", "1", "2:1")
+	var key struct {
+		APIKey string `json:"apiKey"`
+	}
+	c.json(admin, &key, "user", "api-key", "2")
+	c.must(key.APIKey, "user", "presence", "2", "available")
+	if out := c.must(admin, "user", "list"); !strings.Contains(out, "agent@2") || !strings.Contains(out, "available") {
+		t.Fatalf("user list =\n%s", out)
+	}
+	c.must(key.APIKey, "user", "presence", "2", "offline")
+
+	// A callback round trip.
+	var cb api.CallbackView
+	c.json(admin, &cb, "callback", "create", "--queue", "1", "--number", "+15550100", "--name", "Carol", "--data", "order=42", "--idempotency-key", "k1")
+	if cb.ID == 0 || cb.State != "queued" {
+		t.Fatalf("callback create = %+v, want a queued callback", cb)
+	}
+	var again api.CallbackView
+	c.json(admin, &again, "callback", "create", "--queue", "1", "--number", "+15550100", "--name", "Carol", "--data", "order=42", "--idempotency-key", "k1")
+	if again.ID != cb.ID {
+		t.Fatalf("retried create made callback %d, want %d", again.ID, cb.ID)
+	}
+	if out := c.must(admin, "callback", "get", "1"); !strings.Contains(out, "queued") || !strings.Contains(out, "data.order") {
+		t.Fatalf("callback get =\n%s", out)
+	}
+	c.must(admin, "callback", "cancel", "1")
+	var got api.CallbackView
+	c.json(admin, &got, "callback", "get", "1")
+	if got.State != "canceled" {
+		t.Fatalf("state after cancel = %s, want canceled", got.State)
+	}
+	if out := c.must(admin, "callback", "list", "--all"); !strings.Contains(out, "canceled") || !strings.Contains(out, "Carol") {
+		t.Fatalf("callback list =\n%s", out)
+	}
+
+	// Refusals name the field.
+	_, _, err := c.run(admin, "callback", "create", "--queue", "1", "--number", "call me", "--name", "Carol")
+	var p *problemError
+	if !errors.As(err, &p) || p.Status != 422 || !strings.Contains(err.Error(), "numbers[0]") {
+		t.Fatalf("bad number: err = %v, want a 422 problem naming numbers[0]", err)
+	}
+	if _, _, err := c.run(admin, "callback", "get", "999"); !errors.As(err, &p) || p.Status != 404 {
+		t.Fatalf("missing callback: err = %v, want 404", err)
+	}
+	if _, _, err := c.run(op, "tenant", "delete", "1"); !errors.Is(err, errUsage) {
+		t.Fatalf("tenant delete without --yes: err = %v, want a usage error", err)
+	}
+
+	// Operator commands.
+	if out := c.must(op, "operator", "raft", "list-peers"); !strings.Contains(out, "leader") {
+		t.Fatalf("list-peers =\n%s", out)
+	}
+	if _, _, err := c.run(admin, "operator", "raft", "list-peers"); !errors.As(err, &p) || p.Status != 401 {
+		t.Fatalf("list-peers with a tenant key: err = %v, want 401", err)
+	}
+	c.must(op, "tenant", "delete", "1", "--yes")
+}
+
+// The real binary exits 1 and prints the problem, field by field, to
+// stderr; RINGBACK_ADDR and RINGBACK_TOKEN stand in for the flags.
+func TestCLIExitCode(t *testing.T) {
+	url, _ := startAPI(t)
+	run := func(args string) (int, string, string) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "RINGBACK_TEST_AS_MAIN=1", "RINGBACK_TEST_ARGS="+args,
+			"RINGBACK_ADDR="+url, "RINGBACK_TOKEN="+testOperatorToken)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), out.String(), errb.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, out.String(), errb.String()
+	}
+	if code, out, errs := run("tenant create Globex --admin-email not-an-email --admin-first-name Hank"); code != 1 ||
+		!strings.Contains(errs, "Unprocessable Entity") || !strings.Contains(errs, "body.adminEmail:") || out != "" {
+		t.Fatalf("bad email: exit %d, stdout %q, stderr %q; want 1 and the field on stderr", code, out, errs)
+	}
+	if code, out, errs := run("tenant create Globex --admin-email hank@globex.test --admin-first-name Hank"); code != 0 || !strings.Contains(out, "Globex") {
+		t.Fatalf("create: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if code, _, errs := run("tenant get 77"); code != 1 || !strings.Contains(errs, "Not Found (HTTP 404)") || !strings.Contains(errs, "path.tenantId: no such object") {
+		t.Fatalf("missing tenant: exit %d, stderr %q", code, errs)
+	}
+}
