@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"net/http"
@@ -43,6 +44,11 @@ type AuditView struct {
 type StateHash struct {
 	AppliedIndex uint64 `json:"appliedIndex"`
 	Hash         string `json:"hash"`
+}
+
+type snapshotFile struct {
+	ContentType string `header:"Content-Type"`
+	Body        []byte
 }
 
 type PeerPath struct {
@@ -116,6 +122,24 @@ func (s *Server) miscRoutes() {
 			}
 			return &struct{ Body StateHash }{Body: StateHash{AppliedIndex: s.o.Node.AppliedIndex(), Hash: hex.EncodeToString(h[:])}}, nil
 		})
+	huma.Register(s.api, operation(http.MethodGet, "/v1/cluster/snapshot", "save-snapshot", "The whole state as a snapshot file", http.StatusOK, true),
+		func(ctx context.Context, _ *struct{}) (*snapshotFile, error) {
+			var buf bytes.Buffer
+			if err := s.o.Node.WriteSnapshot(&buf); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return &snapshotFile{ContentType: "application/octet-stream", Body: buf.Bytes()}, nil
+		})
+	restore := operation(http.MethodPost, "/v1/cluster/snapshot", "restore-snapshot", "Replace the whole state with a snapshot file (disaster recovery)", http.StatusNoContent, true)
+	restore.MaxBodyBytes = 1 << 30
+	huma.Register(s.api, restore, func(ctx context.Context, in *struct {
+		RawBody []byte `contentType:"application/octet-stream"`
+	}) (*struct{}, error) {
+		if err := s.o.Node.RestoreSnapshot(bytes.NewReader(in.RawBody)); err != nil {
+			return nil, huma.Error422UnprocessableEntity("the snapshot could not be restored", &huma.ErrorDetail{Location: "body", Message: err.Error()})
+		}
+		return nil, nil
+	})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/cluster/peers", "list-peers", "The Raft configuration", http.StatusOK, true),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []cluster.Peer }, error) {
 			peers, err := s.o.Node.Peers()

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -40,6 +41,8 @@ type Node interface {
 	Tenants(host string) []actors.TenantSummary
 	State() ([]byte, [32]byte, error)
 	AppliedIndex() uint64
+	WriteSnapshot(w io.Writer) error
+	RestoreSnapshot(r io.Reader) error
 }
 
 // Options configure a Server.
