@@ -1,18 +1,25 @@
 package wal
 
-import "path/filepath"
+import (
+	"path/filepath"
+	"time"
+)
 
 // zeros is the source of zero-fill writes.
 var zeros [1 << 20]byte
 
 // zeroFill writes zeros to f from off up to size, syncing every few
-// megabytes so the flush does not arrive as one burst, and once at the end.
-// It stops early, without error, when stop is closed.
+// megabytes and once at the end. In the background (stop != nil) it pauses
+// between chunks so that its flushes never queue long in front of the
+// foreground's syncs; it stops early, without error, when stop is closed.
 func zeroFill(f File, off, size int64, stop <-chan struct{}) error {
 	if off >= size {
 		return nil
 	}
-	const syncEvery = 8 << 20
+	const (
+		syncEvery = 4 << 20
+		pause     = time.Millisecond
+	)
 	unsynced := int64(0)
 	for off < size {
 		select {
@@ -32,6 +39,13 @@ func zeroFill(f File, off, size int64, stop <-chan struct{}) error {
 			}
 			unsynced = 0
 		}
+		if stop != nil {
+			select {
+			case <-stop:
+				return nil
+			case <-time.After(pause):
+			}
+		}
 	}
 	return f.Sync()
 }
@@ -45,8 +59,7 @@ func (w *WAL) prepareLoop() {
 		select {
 		case <-w.stopCh:
 			w.spareMu.Lock()
-			w.preparing = false
-			w.spareCond.Broadcast()
+			w.endPreparingLocked()
 			w.spareMu.Unlock()
 			return
 		case <-w.prepCh:
@@ -61,12 +74,11 @@ func (w *WAL) prepareLoop() {
 func (w *WAL) prepareSpare() {
 	w.spareMu.Lock()
 	if w.spare != nil {
-		w.preparing = false
-		w.spareCond.Broadcast()
+		w.endPreparingLocked()
 		w.spareMu.Unlock()
 		return
 	}
-	w.preparing = true
+	w.startPreparingLocked()
 	seq := w.nextSeq
 	w.nextSeq++
 	w.spareMu.Unlock()
@@ -76,8 +88,7 @@ func (w *WAL) prepareSpare() {
 		if spare != nil {
 			w.spare = spare
 		}
-		w.preparing = false
-		w.spareCond.Broadcast()
+		w.endPreparingLocked()
 		w.spareMu.Unlock()
 	}()
 
@@ -103,4 +114,20 @@ func (w *WAL) prepareSpare() {
 	default:
 	}
 	spare = &segment{seq: seq, name: name, f: f}
+}
+
+// startPreparingLocked marks a spare as being filled. Called with spareMu held.
+func (w *WAL) startPreparingLocked() {
+	if w.preparing == nil {
+		w.preparing = make(chan struct{})
+	}
+}
+
+// endPreparingLocked wakes rotations waiting for the spare. Called with
+// spareMu held.
+func (w *WAL) endPreparingLocked() {
+	if w.preparing != nil {
+		close(w.preparing)
+		w.preparing = nil
+	}
 }

@@ -44,10 +44,9 @@ type WAL struct {
 	metaFloor uint64            // guarded by metaMu; floor as persisted
 
 	spareMu   sync.Mutex
-	spareCond *sync.Cond // signalled on spareMu when preparing turns false
-	spare     *segment   // guarded by spareMu; zero-filled segment ready for rotation
-	preparing bool       // guarded by spareMu; the goroutine is filling a spare
-	nextSeq   uint64     // guarded by spareMu
+	spare     *segment      // guarded by spareMu; zero-filled segment ready for rotation
+	preparing chan struct{} // guarded by spareMu; non-nil while a spare is filled, closed when done
+	nextSeq   uint64        // guarded by spareMu
 
 	prepCh chan struct{} // wakes the preallocation goroutine
 	stopCh chan struct{} // closed by Close to stop it
@@ -118,7 +117,6 @@ func Open(dir string, opts ...Option) (*WAL, error) {
 		stopCh:  make(chan struct{}),
 	}
 	w.idle = sync.NewCond(&w.qmu)
-	w.spareCond = sync.NewCond(&w.spareMu)
 	if err := w.applyPlan(plan, fileOf); err != nil {
 		closeAll()
 		return nil, err
@@ -129,7 +127,7 @@ func Open(dir string, opts ...Option) (*WAL, error) {
 		go w.prepareLoop()
 		if w.spare == nil {
 			w.spareMu.Lock()
-			w.preparing = true // rotation waits for the first spare
+			w.startPreparingLocked() // rotation waits (briefly) for the first spare
 			w.spareMu.Unlock()
 			w.prepCh <- struct{}{}
 		}

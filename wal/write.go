@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
+
+// maxSpareWait bounds how long a rotation waits for the spare segment.
+const maxSpareWait = 20 * time.Millisecond
 
 type reqKind uint8
 
@@ -387,10 +391,15 @@ func (w *WAL) rotate(base uint64) (*segment, error) {
 	w.mu.RUnlock()
 
 	w.spareMu.Lock()
-	for w.preparing {
-		// A spare is being filled: waiting costs less than writing to a
-		// file that is not preallocated until the next rotation.
-		w.spareCond.Wait()
+	if ch := w.preparing; ch != nil {
+		// A spare is being filled: a short wait costs less than a whole
+		// segment of slower syncs, but a slow disk must not stall writes.
+		w.spareMu.Unlock()
+		select {
+		case <-ch:
+		case <-time.After(maxSpareWait):
+		}
+		w.spareMu.Lock()
 	}
 	seg := w.spare
 	w.spare = nil
