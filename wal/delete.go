@@ -177,7 +177,7 @@ func (w *WAL) deleteSuffix(min uint64) error {
 		}
 	}
 	if w.cfg.Preallocate && newEnd < oldEnd {
-		if err := zeroFill(s.f, s.end, w.cfg.SegmentSize, nil); err != nil {
+		if err := zeroFill(s.f, s.end, w.cfg.SegmentSize, nil, false); err != nil {
 			return w.fail(fmt.Errorf("wal: zero-fill %s: %w", s.name, err))
 		}
 	}

@@ -9,10 +9,10 @@ import (
 var zeros [1 << 20]byte
 
 // zeroFill writes zeros to f from off up to size, syncing every few
-// megabytes and once at the end. In the background (stop != nil) it pauses
-// between chunks so that its flushes never queue long in front of the
-// foreground's syncs; it stops early, without error, when stop is closed.
-func zeroFill(f File, off, size int64, stop <-chan struct{}) error {
+// megabytes and once at the end. With paced set it pauses between chunks so
+// that its flushes never queue long in front of the foreground's syncs. It
+// stops early, without error, when stop is closed.
+func zeroFill(f File, off, size int64, stop <-chan struct{}, paced bool) error {
 	if off >= size {
 		return nil
 	}
@@ -39,7 +39,7 @@ func zeroFill(f File, off, size int64, stop <-chan struct{}) error {
 			}
 			unsynced = 0
 		}
-		if stop != nil {
+		if paced {
 			select {
 			case <-stop:
 				return nil
@@ -98,7 +98,12 @@ func (w *WAL) prepareSpare() {
 	if err != nil {
 		return
 	}
-	err = zeroFill(f, 0, w.cfg.SegmentSize, w.stopCh)
+	// Pace the fill only when the log is being written; a new or empty
+	// log's first rotation waits for this spare, so fill it at full speed.
+	w.mu.RLock()
+	paced := len(w.segs) > 0
+	w.mu.RUnlock()
+	err = zeroFill(f, 0, w.cfg.SegmentSize, w.stopCh, paced)
 	if err == nil {
 		err = w.fs.SyncDir(w.dir)
 	}

@@ -185,7 +185,7 @@ func (w *WAL) applyPlan(p recoveryPlan, fileOf map[*segScan]File) error {
 	if n := len(w.segs); n > 0 && w.cfg.Preallocate && p.rollback != nil {
 		// Re-extend the rolled-back tail with zeros; only speed depends on it.
 		t := w.segs[n-1]
-		if err := zeroFill(t.f, t.end, w.cfg.SegmentSize, nil); err != nil {
+		if err := zeroFill(t.f, t.end, w.cfg.SegmentSize, nil, false); err != nil {
 			return fmt.Errorf("wal: zero-fill %s: %w", t.name, err)
 		}
 	}

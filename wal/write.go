@@ -393,11 +393,16 @@ func (w *WAL) rotate(base uint64) (*segment, error) {
 	w.spareMu.Lock()
 	if ch := w.preparing; ch != nil {
 		// A spare is being filled: a short wait costs less than a whole
-		// segment of slower syncs, but a slow disk must not stall writes.
+		// segment of slower syncs, but a slow disk must not stall a busy
+		// log. The first segment of an empty log waits for it.
 		w.spareMu.Unlock()
+		var timeout <-chan time.Time
+		if tailSeq != 0 {
+			timeout = time.After(maxSpareWait)
+		}
 		select {
 		case <-ch:
-		case <-time.After(maxSpareWait):
+		case <-timeout:
 		}
 		w.spareMu.Lock()
 	}
