@@ -90,6 +90,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			d.pool(a)
 			d.routeAgent(x, a)
 		}
+		a.switched = nil // only the offer made on arrival is the switch's
 		if a.Presence == WrapUp {
 			d.deadlines.push(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
 		}

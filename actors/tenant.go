@@ -1088,6 +1088,9 @@ func (t *Tenant) tick(x *opCtx) {
 		t.call(did, t.newOp(opTick, x))
 	}
 	t.mirrorPresence(*x.events, start) // timeouts, wrap-up ends and offers change presence too
+	if t.Policy.AutoSwitchPosition {
+		t.autoSwitch(x, start) // a callback that became due may need an agent of another position
+	}
 	for _, e := range (*x.events)[start:] {
 		if e.Kind == EvCallbackExpired || e.Kind == EvCallbackFailed {
 			if did, ok := t.CallbackDomain[e.Callback]; ok {
