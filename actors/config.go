@@ -20,7 +20,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		t.Apps[t.Next.App] = &App{ID: t.Next.App, Name: c.Name, Domain: c.Domain}
 		return t.created(x, c.Domain, uint64(t.Next.App)), nil
 	case *CreateGroup:
-		if err := t.administer(by, 0); err != nil {
+		if err := t.administer(by, 0, "domainId"); err != nil {
 			return 0, err
 		}
 		if err := validName("name", c.Name, maxNameLen); err != nil {
@@ -47,7 +47,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		if f == nil {
 			return 0, notFound("folderId")
 		}
-		if err := t.administer(by, f.Domain); err != nil {
+		if err := t.administer(by, f.Domain, "folderId"); err != nil {
 			return 0, err
 		}
 		if c.RevokeRead != nil {
@@ -66,7 +66,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		if q.Strategy == 0 {
 			q.Strategy = LongestIdle
 		}
-		if err := t.provision(by, c.Domain); err != nil {
+		if err := t.provision(by, "domain", c.Domain); err != nil {
 			return 0, err
 		}
 		if err := t.validQueue(q); err != nil {
@@ -82,7 +82,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		if old == nil {
 			return 0, notFound("queueId")
 		}
-		if err := t.provision(by, old.Domain); err != nil {
+		if err := t.provision(by, "queueId", old.Domain); err != nil {
 			return 0, err
 		}
 		q := *old
@@ -110,7 +110,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 			return 0, invalid("codeKind", "must be a wrap-up code or an away reason")
 		}
 		if c.Domain == 0 {
-			if err := t.administer(by, 0); err != nil {
+			if err := t.administer(by, 0, "domainId"); err != nil {
 				return 0, err
 			}
 		} else if err := t.inDomain(by, "domain", c.Domain); err != nil {
@@ -128,11 +128,11 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 
 // provision: queues are set up by administrators, and by developers when
 // the tenant has the developer API.
-func (t *Tenant) provision(by Principal, d DomainID) error {
+func (t *Tenant) provision(by Principal, field string, d DomainID) error {
 	if t.Domains[d] == nil {
-		return notFound("domain")
+		return notFound(field)
 	}
-	err := t.administer(by, d)
+	err := t.administer(by, d, field)
 	if err != nil && t.Allowed(by, ActDeveloper, []DomainID{d}, 0) == nil {
 		return nil
 	}
@@ -144,7 +144,7 @@ func (t *Tenant) inDomain(by Principal, field string, d DomainID) error {
 	if t.Domains[d] == nil {
 		return notFound(field)
 	}
-	return t.administer(by, d)
+	return t.administer(by, d, field)
 }
 
 func (t *Tenant) created(x *opCtx, d DomainID, id uint64) uint64 {

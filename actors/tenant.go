@@ -309,19 +309,22 @@ func (t *Tenant) siblingNamed(parent DomainID, name string, except DomainID) boo
 	return false
 }
 
-func (t *Tenant) administer(by Principal, d DomainID) error {
+// administer: by may administer domain d (0: the tenant). A refusal names
+// field, the same field a nonexistent object is reported under, so that an
+// invisible object answers exactly like a missing one.
+func (t *Tenant) administer(by Principal, d DomainID, field string) error {
 	var domains []DomainID
 	if d != 0 {
 		domains = []DomainID{d}
 	}
-	return named(t.Allowed(by, ActAdminister, domains, 0), "domainId")
+	return named(t.Allowed(by, ActAdminister, domains, 0), field)
 }
 
 func (t *Tenant) createDomain(x *opCtx, by Principal, c *CreateDomain) (uint64, error) {
 	if t.Domains[c.Parent] == nil {
 		return 0, notFound("parentId")
 	}
-	if err := t.administer(by, c.Parent); err != nil {
+	if err := t.administer(by, c.Parent, "parentId"); err != nil {
 		return 0, err
 	}
 	if err := validName("name", c.Name, MaxDomainNameLen); err != nil {
@@ -351,7 +354,7 @@ func (t *Tenant) renameDomain(x *opCtx, by Principal, c *RenameDomain) error {
 	if n == nil {
 		return notFound("domainId")
 	}
-	if err := t.administer(by, c.Domain); err != nil {
+	if err := t.administer(by, c.Domain, "domainId"); err != nil {
 		return err
 	}
 	if err := validName("name", c.Name, MaxDomainNameLen); err != nil {
@@ -370,7 +373,7 @@ func (t *Tenant) deleteDomain(x *opCtx, by Principal, c *DeleteDomain) error {
 	if n == nil {
 		return notFound("domainId")
 	}
-	if err := t.administer(by, c.Domain); err != nil {
+	if err := t.administer(by, c.Domain, "domainId"); err != nil {
 		return err
 	}
 	if n.ID == HomeDomain {
@@ -455,13 +458,13 @@ func (t *Tenant) validGrants(grants []Grant) error {
 func (t *Tenant) grantsWithin(by Principal, grants []Grant) error {
 	for i, g := range grants {
 		if g.Scope.All {
-			if err := t.administer(by, 0); err != nil || !t.holdsAll(by) {
+			if err := t.administer(by, 0, "domainId"); err != nil || !t.holdsAll(by) {
 				return refuse(ErrForbidden, fieldIndex("grants", i, "scope"), "only an administrator of all domains may grant all domains")
 			}
 			continue
 		}
 		for _, d := range g.Scope.Domains {
-			if err := t.administer(by, d); err != nil {
+			if err := t.administer(by, d, fieldIndex("grants", i, "scope.domains")); err != nil {
 				return err
 			}
 		}
@@ -521,7 +524,7 @@ func (t *Tenant) createUser(x *opCtx, by Principal, c *CreateUser) (uint64, erro
 	if t.Domains[c.Home] == nil {
 		return 0, notFound("home")
 	}
-	if err := t.administer(by, c.Home); err != nil {
+	if err := t.administer(by, c.Home, "home"); err != nil {
 		return 0, err
 	}
 	if err := validName("name", c.Name, maxNameLen); err != nil {
@@ -986,7 +989,7 @@ func (t *Tenant) callbackCommand(x *opCtx, by Principal, cmd TenantCommand) erro
 	case *FailAttempt:
 		op.id, op.action, op.reason = c.Callback, actFail, c.Reason
 	}
-	if op.action >= actAccept {
+	if op.action >= actAccept && op.action <= actFail { // not actPriority, a manager's action added after them
 		op.x.guard.act = ActHandleCallback
 		if by.Kind != PrincipalUser {
 			return refuse(ErrForbidden, "callbackId", "only the offered agent handles a callback")
@@ -1133,7 +1136,7 @@ func (t *Tenant) setQueueMembers(x *opCtx, by Principal, c *SetQueueMembers) err
 	if q == nil {
 		return notFound("queueId")
 	}
-	if err := t.administer(by, q.Domain); err != nil {
+	if err := t.administer(by, q.Domain, "queueId"); err != nil {
 		return err
 	}
 	tiers := map[UserID]int{}
@@ -1189,12 +1192,27 @@ func (t *Tenant) apiKey(x *opCtx, by Principal, cmd TenantCommand) error {
 		}
 		switch c.For.Kind {
 		case PrincipalUser:
-			if t.Users[c.For.User] == nil {
+			u := t.Users[c.For.User]
+			if u == nil {
 				return notFound("for.user")
 			}
+			// A key for someone else acts as them: the issuer must
+			// administer their home domain and hold every grant they have.
+			if by.Kind != PrincipalUser || by.User != u.ID {
+				if err := t.administer(by, u.Home, "for.user"); err != nil {
+					return err
+				}
+				if err := t.grantsWithin(by, u.Grants); err != nil {
+					return refuse(ErrForbidden, "for.user", "the user holds grants the issuer does not")
+				}
+			}
 		case PrincipalApp:
-			if t.Apps[c.For.App] == nil {
+			a := t.Apps[c.For.App]
+			if a == nil {
 				return notFound("for.app")
+			}
+			if err := t.administer(by, a.Domain, "for.app"); err != nil {
+				return err
 			}
 		default:
 			return invalid("for.kind", "an API key belongs to a user or an application")
