@@ -392,7 +392,7 @@ func (ta *tenantActor) callDomain(d *Domain, op *domainOp, r *opResult) {
 	pid := ta.domains[d.ID]
 	if pid == nil {
 		da := &domainActor{d: d}
-		pid = ta.ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return da }))
+		pid = ta.ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return da }, domainDispatch))
 		ta.domains[d.ID] = pid
 	}
 	ta.ctx.Send(pid, &domainCall{op: op, r: r, done: ta.done})
@@ -408,6 +408,12 @@ func (ta *tenantActor) stopDeleted() {
 		}
 	}
 }
+
+// domainDispatch runs a domain actor's mailbox on the goroutine of the
+// sender: its tenant actor, which waits for the answer anyway. The domain
+// keeps its own mailbox and processes one message at a time, but a domain
+// operation costs no goroutine hand-off.
+var domainDispatch = actor.WithDispatcher(actor.NewSynchronizedDispatcher(300))
 
 // domainActor owns one domain's routing state.
 type domainActor struct{ d *Domain }

@@ -43,6 +43,7 @@ type Config struct {
 	SnapshotInterval  time.Duration // how often to check the threshold
 	TrailingLogs      uint64        // entries kept after a snapshot
 	MaxBatch          int           // commands per log entry (group commit)
+	MaxInflight       int           // entries proposed and not yet applied; more proposals wait and batch
 	MaxAppendEntries  int           // raft entries per append / apply batch
 	ApplyTimeout      time.Duration // how long a proposal may wait to be enqueued
 	TickInterval      time.Duration // how often the leader checks deadlines
@@ -66,7 +67,8 @@ func DefaultConfig() Config {
 		SnapshotThreshold: 16384,
 		SnapshotInterval:  30 * time.Second,
 		TrailingLogs:      10240,
-		MaxBatch:          512,
+		MaxBatch:          1024,
+		MaxInflight:       2,
 		MaxAppendEntries:  256,
 		ApplyTimeout:      10 * time.Second,
 		TickInterval:      20 * time.Millisecond,
@@ -87,6 +89,8 @@ func (c Config) Validate() error {
 		return bad("Store", `must be "wal" or "boltdb"`)
 	case c.MaxBatch < 1 || c.MaxBatch > 65536:
 		return bad("MaxBatch", "must be between 1 and 65536")
+	case c.MaxInflight < 1 || c.MaxInflight > 1024:
+		return bad("MaxInflight", "must be between 1 and 1024")
 	case c.MaxAppendEntries < 1 || c.MaxAppendEntries > 1024:
 		return bad("MaxAppendEntries", "must be between 1 and 1024")
 	case c.SnapshotThreshold < 1:

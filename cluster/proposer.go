@@ -18,6 +18,7 @@ type Proposer struct {
 	cfg      Config
 	in       chan *proposal
 	inflight chan inflight
+	freed    chan struct{} // an entry in flight completed
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -42,6 +43,7 @@ func newProposer(r *raft.Raft, cfg Config) *Proposer {
 		r: r, cfg: cfg,
 		in:       make(chan *proposal, cfg.MaxBatch*4),
 		inflight: make(chan inflight, 1024),
+		freed:    make(chan struct{}, 1024),
 		stop:     make(chan struct{}),
 	}
 	p.wg.Add(2)
@@ -73,59 +75,91 @@ func (p *Proposer) close() {
 	p.wg.Wait()
 }
 
-// batchLoop takes whatever proposals are waiting, up to MaxBatch, encodes
-// them as one entry stamped with the leader's clock, and proposes it.
+// batchLoop gathers proposals into entries. An entry is proposed at once
+// when nothing is in flight; while entries are in flight, proposals keep
+// gathering until the batch is full (then up to MaxInflight entries may be
+// in flight) or an entry completes. This keeps entries large under load and
+// latency low when idle.
 func (p *Proposer) batchLoop() {
 	defer p.wg.Done()
 	defer close(p.inflight)
 	batch := make([]*proposal, 0, p.cfg.MaxBatch)
+	inFlight := 0
 	var buf []byte
 	for {
-		batch = batch[:0]
-		select {
-		case pr := <-p.in:
-			batch = append(batch, pr)
-		case <-p.stop:
-			for {
-				select {
-				case pr := <-p.in:
-					fail([]*proposal{pr}, ErrClosed)
-				default:
-					return
-				}
-			}
-		}
-	drain:
-		for len(batch) < p.cfg.MaxBatch {
-			select {
-			case pr := <-p.in:
-				batch = append(batch, pr)
-			default:
-				break drain
-			}
-		}
-		e := Entry{Time: p.cfg.Clock().UnixNano(), Commands: make([]actors.Command, len(batch))}
-		for i, pr := range batch {
-			e.Commands[i] = pr.cmd
-		}
-		var err error
-		buf, err = EncodeEntry(buf[:0], e)
-		if err != nil {
-			fail(batch, err)
+		full := len(batch) >= p.cfg.MaxBatch
+		if len(batch) > 0 && (inFlight == 0 || (full && inFlight < p.cfg.MaxInflight)) {
+			buf = p.propose(batch, buf)
+			batch = batch[:0]
+			inFlight++
 			continue
 		}
-		data := make([]byte, len(buf))
-		copy(data, buf)
-		f := p.r.Apply(data, p.cfg.ApplyTimeout)
-		p.inflight <- inflight{f: f, batch: append([]*proposal(nil), batch...)}
+		in := p.in
+		if full {
+			in = nil // wait for a completion before taking more
+		}
+		select {
+		case pr := <-in:
+			batch = append(batch, pr)
+		drain:
+			for len(batch) < p.cfg.MaxBatch {
+				select {
+				case pr := <-p.in:
+					batch = append(batch, pr)
+				default:
+					break drain
+				}
+			}
+		case <-p.freed:
+			inFlight--
+		case <-p.stop:
+			fail(batch, ErrClosed)
+			p.drain()
+			return
+		}
 	}
 }
 
-// resultLoop waits for each entry in order and delivers the outcomes.
+// propose encodes a batch as one entry stamped with the leader's clock and
+// hands it to raft; resultLoop delivers its outcomes.
+func (p *Proposer) propose(batch []*proposal, buf []byte) []byte {
+	e := Entry{Time: p.cfg.Clock().UnixNano(), Commands: make([]actors.Command, len(batch))}
+	for i, pr := range batch {
+		e.Commands[i] = pr.cmd
+	}
+	buf, err := EncodeEntry(buf[:0], e)
+	if err != nil {
+		fail(batch, err)
+		p.freed <- struct{}{}
+		return buf
+	}
+	data := make([]byte, len(buf))
+	copy(data, buf)
+	f := p.r.Apply(data, p.cfg.ApplyTimeout)
+	p.inflight <- inflight{f: f, batch: append([]*proposal(nil), batch...)}
+	return buf
+}
+
+// drain refuses what is still queued when the proposer stops.
+func (p *Proposer) drain() {
+	for {
+		select {
+		case pr := <-p.in:
+			fail([]*proposal{pr}, ErrClosed)
+		default:
+			return
+		}
+	}
+}
+
+// resultLoop waits for each entry in order, says it completed and
+// delivers the outcomes.
 func (p *Proposer) resultLoop() {
 	defer p.wg.Done()
 	for in := range p.inflight {
-		if err := in.f.Error(); err != nil {
+		err := in.f.Error()
+		p.freed <- struct{}{}
+		if err != nil {
 			if errors.Is(err, raft.ErrNotLeader) {
 				fail(in.batch, ErrNotLeader)
 			} else {

@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/ringbackhq/ringback/actors"
+	"github.com/ringbackhq/ringback/cluster"
+)
+
+// BenchmarkCluster measures commands committed and applied per second, and
+// the latency from proposal to result, for one node and three nodes on
+// loopback TCP, with group commit (up to 1,024 commands per entry) and
+// without (one per entry), on our WAL and on raft-boltdb.
+//
+//	go test ./bench -run '^$' -bench BenchmarkCluster -benchtime 20000x
+func BenchmarkCluster(b *testing.B) {
+	for _, nodes := range []int{1, 3} {
+		for _, store := range []string{cluster.StoreWAL, cluster.StoreBoltDB} {
+			for _, batch := range []int{1024, 1} {
+				b.Run(fmt.Sprintf("nodes=%d/store=%s/batch=%d", nodes, store, batch), func(b *testing.B) {
+					benchCluster(b, nodes, store, batch)
+				})
+			}
+		}
+	}
+}
+
+const (
+	benchTenants    = 32
+	benchProposers  = 1024
+	benchClusterRTO = 2 * time.Second
+)
+
+func loopbackAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func openCluster(b *testing.B, n int, store string, batch int) (*cluster.Node, func()) {
+	var addrs []string
+	for i := 0; i < n; i++ {
+		addrs = append(addrs, loopbackAddr(b))
+	}
+	var nodes []*cluster.Node
+	for i := 0; i < n; i++ {
+		cfg := cluster.DefaultConfig()
+		cfg.DataDir, cfg.BindAddr, cfg.Store, cfg.MaxBatch = filepath.Join(b.TempDir(), "n"), addrs[i], store, batch
+		cfg.SnapshotThreshold = 1 << 30 // no snapshot in the middle of a run
+		if n > 1 {
+			cfg.Peers = addrs
+		}
+		cfg.Tune = func(rc *raft.Config) {
+			rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+		}
+		nd, err := cluster.Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		nodes = append(nodes, nd)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, nd := range nodes {
+			if nd.IsLeader() {
+				return nd, func() {
+					for _, x := range nodes {
+						_ = x.Close(false)
+					}
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Fatal("no leader")
+	return nil, nil
+}
+
+func benchCluster(b *testing.B, n int, store string, batch int) {
+	leader, closeAll := openCluster(b, n, store, batch)
+	defer closeAll()
+	ctx := context.Background()
+	var tenants []actors.TenantID
+	var queues []actors.QueueID
+	for i := 0; i < benchTenants; i++ {
+		out, err := leader.Propose(ctx, &actors.CreateTenant{Profile: actors.Profile{CompanyName: fmt.Sprint("t", i), AdminUsername: "a",
+			AdminEmail: "a@t.test", AdminFirstName: "A"}, Limits: actors.Limits{StorageQuotaBytes: 1 << 40, MaxAgents: 10}})
+		if err != nil || out.Err != nil {
+			b.Fatal(err, out.Err)
+		}
+		tid := actors.TenantID(out.Result.ID)
+		out, err = leader.Propose(ctx, &actors.CreateQueue{Target: actors.Target{Tenant: tid, By: actors.AsUser(1)}, Name: "q", Domain: actors.HomeDomain})
+		if err != nil || out.Err != nil {
+			b.Fatal(err, out.Err)
+		}
+		tenants, queues = append(tenants, tid), append(queues, actors.QueueID(out.Result.ID))
+	}
+	var next atomic.Int64
+	lat := make([][]time.Duration, benchProposers)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < benchProposers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				t := int(i) % benchTenants
+				cmd := &actors.CreateCallback{Target: actors.Target{Tenant: tenants[t], By: actors.AsUser(1)}, Queue: queues[t],
+					CustomerName: "C", Numbers: []string{fmt.Sprintf("+1%012d", i)}}
+				t0 := time.Now()
+				c, cancel := context.WithTimeout(ctx, benchClusterRTO)
+				out, err := leader.Propose(c, cmd)
+				cancel()
+				if err != nil || out.Err != nil {
+					failed.Add(1)
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		b.Fatal("nothing committed")
+	}
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "cmds/s")
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	if f := failed.Load(); f > 0 {
+		b.ReportMetric(float64(f), "failed")
+	}
+}
