@@ -19,6 +19,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -66,6 +68,9 @@ type Server struct {
 	metrics *Metrics
 	recent  *recentErrors
 	flights *flights
+	hosts   atomic.Pointer[map[string]actors.TenantID] // nil: rebuild on next use
+	keys    sync.Map                                   // key hash -> keyEntry
+	keyGen  atomic.Uint64
 }
 
 // New builds the API.
@@ -88,7 +93,7 @@ func New(o Options) *Server {
 	s := &Server{o: o, opHash: sha256.Sum256([]byte(o.OperatorToken)), mux: http.NewServeMux(),
 		recent: newRecentErrors(), flights: newFlights()}
 	s.metrics = newMetrics(o.Registry, o.TenantLabels)
-	o.Hub.observe(s.metrics.observe)
+	o.Hub.observe(s.observe)
 	cfg := huma.DefaultConfig("Ringback", "1.0.0")
 	cfg.Info.Description = "Multi-tenant callback routing for contact centers."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
@@ -196,21 +201,12 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid here")
 		return
 	}
-	var p actors.Principal
-	var status actors.TenantStatus
-	var host string
-	err := s.o.Node.Read(ctx.Context(), false, tid, func(t *actors.Tenant) error {
-		var found bool
-		if p, found = t.Principal(HashKey(token)); !found {
-			return errUnknownKey
-		}
-		status, host = t.Status, t.Host
-		return nil
-	})
+	k, err := s.lookupKey(ctx.Context(), tid, token)
 	if err != nil {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid here")
 		return
 	}
+	p, status, host := k.p, k.status, k.host
 	if reqHost := hostOnly(ctx.Host()); s.hostBelongsElsewhere(reqHost, tid, host) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid on this host")
 		return
@@ -223,6 +219,39 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 }
 
 var errUnknownKey = errors.New("unknown key")
+
+// keyEntry is what a key resolved to, valid while the key generation is
+// unchanged: any applied change to keys, users or tenants starts a new one.
+type keyEntry struct {
+	p      actors.Principal
+	status actors.TenantStatus
+	host   string
+	gen    uint64
+}
+
+// lookupKey resolves an API key through a cache in front of the replicated
+// state.
+func (s *Server) lookupKey(ctx context.Context, tid actors.TenantID, token string) (keyEntry, error) {
+	hash := HashKey(token)
+	gen := s.keyGen.Load()
+	if v, ok := s.keys.Load(hash); ok && v.(keyEntry).gen == gen {
+		return v.(keyEntry), nil
+	}
+	k := keyEntry{gen: gen}
+	err := s.o.Node.Read(ctx, false, tid, func(t *actors.Tenant) error {
+		var found bool
+		if k.p, found = t.Principal(hash); !found {
+			return errUnknownKey
+		}
+		k.status, k.host = t.Status, t.Host
+		return nil
+	})
+	if err != nil {
+		return keyEntry{}, err
+	}
+	s.keys.Store(hash, k)
+	return k, nil
+}
 
 func hostOnly(h string) string {
 	if i := strings.LastIndex(h, ":"); i >= 0 && !strings.Contains(h[i:], "]") {
@@ -237,8 +266,42 @@ func (s *Server) hostBelongsElsewhere(reqHost string, tid actors.TenantID, own s
 	if reqHost == own {
 		return false
 	}
-	on := s.o.Node.Tenants(reqHost)
-	return len(on) > 0 && on[0].ID != tid
+	owner, ok := s.hostOwner(reqHost)
+	return ok && owner != tid
+}
+
+// hostOwner says which tenant a host is configured for. The table is
+// rebuilt from the local state after any tenant change (seen in the
+// applied events), not on every request.
+func (s *Server) hostOwner(host string) (actors.TenantID, bool) {
+	hosts := s.hosts.Load()
+	if hosts == nil {
+		m := map[string]actors.TenantID{}
+		for _, t := range s.o.Node.Tenants("") {
+			if t.Host != "" {
+				m[t.Host] = t.ID
+			}
+		}
+		hosts = &m
+		s.hosts.CompareAndSwap(nil, hosts)
+	}
+	id, ok := (*hosts)[host]
+	return id, ok
+}
+
+// observe feeds applied events to the metrics and drops the host table
+// when tenants change.
+func (s *Server) observe(events []actors.Event) {
+	s.metrics.observe(events)
+	for _, e := range events {
+		switch e.Kind {
+		case actors.EvTenantCreated, actors.EvTenantUpdated, actors.EvTenantDeleted:
+			s.hosts.Store(nil)
+			s.keyGen.Add(1)
+		case actors.EvTenantStatusChanged, actors.EvAPIKeyChanged, actors.EvUserDeleted:
+			s.keyGen.Add(1)
+		}
+	}
 }
 
 // propose runs a command and maps a refusal to a problem.

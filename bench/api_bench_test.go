@@ -1,0 +1,296 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringbackhq/ringback/cluster"
+	"github.com/ringbackhq/ringback/cmd/ringback/api"
+)
+
+// The HTTP API on one node, driven by a Go load generator on the same
+// machine over loopback.
+//
+//	go test ./bench -run '^$' -bench BenchmarkAPI -benchtime 50000x
+
+const apiOperator = "rbop_bench"
+
+type apiServer struct {
+	url    string
+	client *http.Client
+	close  func()
+}
+
+func startAPI(b *testing.B) *apiServer {
+	b.Helper()
+	hub := api.NewHub()
+	cfg := cluster.DefaultConfig()
+	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = filepath.Join(b.TempDir(), "data"), loopbackAddr(b), hub.Publish
+	cfg.SnapshotThreshold = 1 << 30
+	node, err := cluster.Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !node.IsLeader(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("no leader")
+		}
+	}
+	srv := api.New(api.Options{Node: node, Hub: hub, OperatorToken: apiOperator, Heartbeat: time.Second})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go func() { _ = hs.Serve(ln) }()
+	tr := &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 4096}
+	return &apiServer{url: "http://" + ln.Addr().String(), client: &http.Client{Transport: tr, Timeout: 10 * time.Second},
+		close: func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = hs.Shutdown(ctx)
+			_ = node.Close(false)
+		}}
+}
+
+func (s *apiServer) call(method, path, token string, body any, out any, headers ...string) (int, error) {
+	var r io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		r = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, s.url+path, r)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	if out != nil {
+		return resp.StatusCode, json.Unmarshal(raw, out)
+	}
+	return resp.StatusCode, nil
+}
+
+type idKey struct {
+	ID     uint64 `json:"id"`
+	APIKey string `json:"apiKey"`
+}
+
+// apiTenant creates a tenant with a queue and returns its admin key and
+// queue id.
+func apiTenant(b *testing.B, s *apiServer, name string) (string, uint64) {
+	var t idKey
+	if _, err := s.call("POST", "/v1/tenants", apiOperator, map[string]any{"companyName": name, "adminUsername": "admin",
+		"adminEmail": "admin@" + name + ".test", "adminFirstName": "A", "limits": map[string]any{"storageQuotaBytes": 1 << 40, "maxAgents": 10000},
+		"policy": map[string]any{"duplicates": "allow"}}, &t); err != nil {
+		b.Fatal(err)
+	}
+	var q idKey
+	if _, err := s.call("POST", "/v1/queues", t.APIKey, map[string]any{"name": "q", "domainId": 1}, &q); err != nil {
+		b.Fatal(err)
+	}
+	return t.APIKey, q.ID
+}
+
+func percentile(ds []time.Duration, p int) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return float64(ds[(len(ds)-1)*p/100].Microseconds()) / 1000
+}
+
+// BenchmarkAPICreate: create-callback throughput and latency with 256
+// concurrent clients over keep-alive connections.
+func BenchmarkAPICreate(b *testing.B) {
+	s := startAPI(b)
+	defer s.close()
+	const tenants, clients = 8, 256
+	keys, queues := make([]string, tenants), make([]uint64, tenants)
+	for i := range keys {
+		keys[i], queues[i] = apiTenant(b, s, fmt.Sprint("t", i))
+	}
+	var next, failed atomic.Int64
+	lat := make([][]time.Duration, clients)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				t := int(i) % tenants
+				t0 := time.Now()
+				_, err := s.call("POST", "/v1/callbacks", keys[t], map[string]any{"queueId": queues[t],
+					"callbackNumbers": []string{"+15550100"}, "callbackUserName": "C"}, nil)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				lat[c] = append(lat[c], time.Since(t0))
+			}
+		}(c)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	b.ReportMetric(float64(len(all))/el.Seconds(), "creates/s")
+	b.ReportMetric(percentile(all, 50), "p50-ms")
+	b.ReportMetric(percentile(all, 99), "p99-ms")
+	b.ReportMetric(float64(failed.Load()), "failed")
+}
+
+// BenchmarkAPIOffer: latency from a create request's start to the offer on
+// the agent's stream, at a fixed create rate, with agents that accept and
+// complete every offer.
+func BenchmarkAPIOffer(b *testing.B) {
+	for _, rate := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchOffer(b, rate) })
+	}
+}
+
+func benchOffer(b *testing.B, rate int) {
+	s := startAPI(b)
+	defer s.close()
+	admin, queue := apiTenant(b, s, "acme")
+	var code idKey
+	if _, err := s.call("POST", "/v1/wrapup-codes", admin, map[string]any{"name": "done"}, &code); err != nil {
+		b.Fatal(err)
+	}
+	const agents = 200
+	var sent sync.Map // callback id -> create start
+	var mu sync.Mutex
+	var lat []time.Duration
+	var offered atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var members []map[string]any
+	type agent struct {
+		id  uint64
+		key string
+	}
+	var ags []agent
+	for i := 0; i < agents; i++ {
+		var u idKey
+		if _, err := s.call("POST", "/v1/users", admin, map[string]any{"username": fmt.Sprint("a", i), "homeDomainId": 1,
+			"roles": []any{map[string]any{"role": "agent", "allDomains": true}}, "positions": []any{map[string]any{"domainId": 1}}}, &u); err != nil {
+			b.Fatal(err)
+		}
+		var k idKey
+		if _, err := s.call("POST", fmt.Sprintf("/v1/users/%d/api-keys", u.ID), admin, nil, &k); err != nil {
+			b.Fatal(err)
+		}
+		ags = append(ags, agent{u.ID, k.APIKey})
+		members = append(members, map[string]any{"userId": u.ID, "tier": 1})
+	}
+	if _, err := s.call("PUT", fmt.Sprintf("/v1/queues/%d/members", queue), admin, members, nil); err != nil {
+		b.Fatal(err)
+	}
+	var ready sync.WaitGroup
+	for _, a := range ags {
+		ready.Add(1)
+		go func(a agent) {
+			req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/v1/offers/stream", nil)
+			req.Header.Set("Authorization", "Bearer "+a.key)
+			resp, err := (&http.Client{}).Do(req)
+			if err != nil {
+				ready.Done()
+				return
+			}
+			defer resp.Body.Close()
+			_, _ = s.call("PUT", fmt.Sprintf("/v1/users/%d/presence", a.id), a.key, map[string]any{"state": "available"}, nil)
+			ready.Done()
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				data, ok := strings.CutPrefix(sc.Text(), "data: ")
+				if !ok || !strings.Contains(data, `"offered"`) {
+					continue
+				}
+				var e api.OfferEvent
+				if json.Unmarshal([]byte(data), &e) != nil {
+					continue
+				}
+				if t0, ok := sent.Load(e.CallbackID); ok {
+					mu.Lock()
+					lat = append(lat, time.Since(t0.(time.Time)))
+					mu.Unlock()
+				}
+				offered.Add(1)
+				_, _ = s.call("POST", fmt.Sprintf("/v1/offers/%d/accept", e.OfferID), a.key, nil, nil)
+				_, _ = s.call("POST", fmt.Sprintf("/v1/callbacks/%d/complete", e.CallbackID), a.key, map[string]any{"disposition": code.ID}, nil)
+			}
+		}(a)
+	}
+	ready.Wait()
+	b.ResetTimer()
+	start := time.Now()
+	interval := time.Second / time.Duration(rate)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := 0; i < b.N; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			var cb struct {
+				ID uint64 `json:"id"`
+			}
+			// The create's id is known only from its answer; the offer may
+			// come first, so remember the start before the request.
+			pending := t0
+			if _, err := s.call("POST", "/v1/callbacks", admin, map[string]any{"queueId": queue, "callbackNumbers": []string{"+15550100"},
+				"callbackUserName": "C"}, &cb); err != nil {
+				failed.Add(1)
+				return
+			}
+			sent.Store(cb.ID, pending)
+		}()
+	}
+	wg.Wait()
+	for deadline := time.Now().Add(10 * time.Second); offered.Load() < int64(b.N)-failed.Load() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	mu.Lock()
+	defer mu.Unlock()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "creates/s")
+	b.ReportMetric(percentile(lat, 50), "offer-p50-ms")
+	b.ReportMetric(percentile(lat, 99), "offer-p99-ms")
+	b.ReportMetric(float64(len(lat)), "measured")
+	b.ReportMetric(float64(failed.Load()), "failed")
+}
