@@ -188,9 +188,30 @@ func benchOffer(b *testing.B, rate int) {
 		b.Fatal(err)
 	}
 	const agents = 200
-	var sent sync.Map // callback id -> create start
+	// The offer may reach the stream before the create's answer names the
+	// callback: whichever of the two comes second records the latency.
 	var mu sync.Mutex
 	var lat []time.Duration
+	starts, offers := map[uint64]time.Time{}, map[uint64]time.Time{}
+	match := func(id uint64, start, offer time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !start.IsZero() {
+			if o, ok := offers[id]; ok {
+				lat = append(lat, o.Sub(start))
+				delete(offers, id)
+				return
+			}
+			starts[id] = start
+			return
+		}
+		if st, ok := starts[id]; ok {
+			lat = append(lat, offer.Sub(st))
+			delete(starts, id)
+			return
+		}
+		offers[id] = offer
+	}
 	var offered atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -240,11 +261,7 @@ func benchOffer(b *testing.B, rate int) {
 				if json.Unmarshal([]byte(data), &e) != nil {
 					continue
 				}
-				if t0, ok := sent.Load(e.CallbackID); ok {
-					mu.Lock()
-					lat = append(lat, time.Since(t0.(time.Time)))
-					mu.Unlock()
-				}
+				match(e.CallbackID, time.Time{}, time.Now())
 				offered.Add(1)
 				_, _ = s.call("POST", fmt.Sprintf("/v1/offers/%d/accept", e.OfferID), a.key, nil, nil)
 				_, _ = s.call("POST", fmt.Sprintf("/v1/callbacks/%d/complete", e.CallbackID), a.key, map[string]any{"disposition": code.ID}, nil)
@@ -269,15 +286,12 @@ func benchOffer(b *testing.B, rate int) {
 			var cb struct {
 				ID uint64 `json:"id"`
 			}
-			// The create's id is known only from its answer; the offer may
-			// come first, so remember the start before the request.
-			pending := t0
 			if _, err := s.call("POST", "/v1/callbacks", admin, map[string]any{"queueId": queue, "callbackNumbers": []string{"+15550100"},
 				"callbackUserName": "C"}, &cb); err != nil {
 				failed.Add(1)
 				return
 			}
-			sent.Store(cb.ID, pending)
+			match(cb.ID, t0, time.Time{})
 		}()
 	}
 	wg.Wait()
