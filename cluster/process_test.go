@@ -51,6 +51,7 @@ func ringbackBinary(t *testing.T) string {
 type proc struct {
 	name, http, raft, dir string
 	peers                 []string
+	leave                 bool // leave the cluster on SIGTERM
 	cmd                   *exec.Cmd
 	log                   *bytes.Buffer
 }
@@ -72,7 +73,7 @@ func (p *proc) start(t *testing.T) {
 		args = append(args, "--join", strings.Join(p.peers, ","), "--bootstrap-expect", fmt.Sprint(len(p.peers)))
 	}
 	p.cmd = exec.Command(ringbackBinary(t), args...)
-	p.cmd.Env = append(os.Environ(), "RINGBACK_OPERATOR_TOKEN="+operatorToken)
+	p.cmd.Env = append(os.Environ(), "RINGBACK_OPERATOR_TOKEN="+operatorToken, "RINGBACK_LEAVE_ON_STOP="+fmt.Sprint(p.leave))
 	p.log = &bytes.Buffer{}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -377,4 +378,50 @@ func TestProcessSingleNodeCrashLoop(t *testing.T) {
 		leader(t, ps)
 	}
 	checkExactlyOnce(t, ps, ts, all)
+}
+
+// SIGTERM with --leave-on-stop takes a follower, then the leader, out of
+// the configuration; the rest keeps serving.
+func TestProcessGracefulLeave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	ps := startProcs(t, 3)
+	for _, p := range ps {
+		p.leave = true
+		p.kill()
+		p.start(t)
+	}
+	ts := setup(t, ps)
+	peers := func(via *proc) int {
+		var list []struct{ ID string }
+		if _, err := call("GET", "http://"+via.http+"/v1/cluster/peers", operatorToken, nil, &list); err != nil {
+			return -1
+		}
+		return len(list)
+	}
+	l := leader(t, ps)
+	var f *proc
+	for _, p := range ps {
+		if p != l {
+			f = p
+			break
+		}
+	}
+	_ = f.cmd.Process.Signal(syscall.SIGTERM)
+	_ = f.cmd.Wait()
+	f.cmd = nil
+	if n := peers(l); n != 2 {
+		t.Fatalf("after the follower left: %d peers, want 2", n)
+	}
+	_ = l.cmd.Process.Signal(syscall.SIGTERM)
+	_ = l.cmd.Wait()
+	l.cmd = nil
+	last := leader(t, ps)
+	if n := peers(last); n != 1 {
+		t.Fatalf("after the leader left: %d peers, want 1", n)
+	}
+	if err := retry(t, ps, "POST", "/v1/callbacks", ts.admin, map[string]any{"queueId": ts.queue, "callbackNumbers": []string{"+15550199"}, "callbackUserName": "C"}, nil); err != nil {
+		t.Fatalf("the remaining node does not serve writes: %v", err)
+	}
 }

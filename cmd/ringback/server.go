@@ -179,6 +179,11 @@ func runServer(ctx context.Context, f serverFlags, out interface{ Write([]byte) 
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shut)
+	if f.LeaveOnStop && !node.IsLeader() {
+		if lerr := askLeaderToRemove(shut, node, token); lerr != nil {
+			log.Warn("could not leave the cluster", "err", lerr)
+		}
+	}
 	if cerr := node.Close(f.LeaveOnStop); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -186,4 +191,27 @@ func runServer(ctx context.Context, f serverFlags, out interface{ Write([]byte) 
 		err = nil
 	}
 	return err
+}
+
+// askLeaderToRemove has the leader remove this follower from the
+// configuration (a follower cannot change it itself).
+func askLeaderToRemove(ctx context.Context, node *cluster.Node, token string) error {
+	leader := node.LeaderHTTP()
+	if leader == "" {
+		return errors.New("no leader known")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, "http://"+leader+"/v1/cluster/peers/"+node.ID(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("leader answered %s", resp.Status)
+	}
+	return nil
 }
