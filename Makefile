@@ -48,3 +48,15 @@ cluster-down:
 
 clean:
 	rm -rf bin bench.out
+
+# Fault tests in full: many simulation seeds, the long linearizability run
+# under kill -9 / SIGSTOP / partitions, the disk-fault and Raft-pitfall
+# tests, and a minute of fuzzing DecodeEntry. Everything on 127.0.0.1.
+test-faults:
+	RINGBACK_FAULTS_LONG=1 RINGBACK_SIM_SEEDS=$${SEEDS:-20} $(GO) test -count=1 -timeout 40m -v -run 'TestSimulation|TestFault|TestLinearizable' ./cluster/
+	$(GO) test ./cluster/ -run '^$$' -fuzz FuzzDecodeEntry -fuzztime $${FUZZTIME:-60s}
+
+# Soak: the seeded cluster simulation over many seeds and longer schedules
+# (SEEDS=200 STEPS=400 by default; BASE picks the first seed).
+soak:
+	RINGBACK_SIM_SEEDS=$${SEEDS:-200} RINGBACK_SIM_STEPS=$${STEPS:-400} RINGBACK_SIM_BASE=$${BASE:-1} $(GO) test -count=1 -timeout 6h -run TestSimulation ./cluster/
