@@ -458,20 +458,26 @@ func (r *runner) scheduleShifts(t *tenantRun, a *agentRun) {
 // constant by hour of day; memorylessness makes the restart at each hour
 // exact), or -1 past the end of the run.
 func (r *runner) nextArrival(st *streamRun, t int64) int64 {
+	return nextArrival(st.spec, st.rng, t, r.end)
+}
+
+// nextArrival is the next arrival of stream a after t (Unix ns), or -1 at
+// or past end. The live mode draws its arrivals with it too.
+func nextArrival(a *ArrivalSpec, rng *rand.Rand, t, end int64) int64 {
 	const hour = int64(time.Hour)
-	if st.spec.Profile == nil {
-		t += int64(st.rng.ExpFloat64() / st.spec.PerHour * float64(hour))
-		if t >= r.end {
+	if a.Profile == nil {
+		t += int64(rng.ExpFloat64() / a.PerHour * float64(hour))
+		if t >= end {
 			return -1
 		}
 		return t
 	}
-	for t < r.end {
+	for t < end {
 		boundary := (t/hour + 1) * hour
-		rate := st.spec.Profile[int((t/hour)%24)]
+		rate := a.Profile[int((t/hour)%24)]
 		if rate > 0 {
-			if next := t + int64(st.rng.ExpFloat64()/rate*float64(hour)); next < boundary {
-				if next >= r.end {
+			if next := t + int64(rng.ExpFloat64()/rate*float64(hour)); next < boundary {
+				if next >= end {
 					return -1
 				}
 				return next

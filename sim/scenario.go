@@ -23,6 +23,12 @@ var (
 	// ErrEngine: the routing core refused a command the simulator expected
 	// it to take (a bug in the scenario translation or in the core).
 	ErrEngine = errors.New("sim: the routing core refused a command")
+	// ErrTarget: a live run was pointed at something other than a
+	// loopback address (127.0.0.1, localhost or ::1), or at no URL at all.
+	ErrTarget = errors.New("sim: a live target must be a loopback address, http(s)://127.0.0.1, localhost or [::1]")
+	// ErrLive: a live run could not be set up or was configured wrongly
+	// (the wrapped error says which request or option).
+	ErrLive = errors.New("sim: live run")
 )
 
 // FieldError is a bad scenario: which field, and why.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -20,6 +22,13 @@ type simFlags struct {
 	out       string
 	seed      int64 // -1: the scenario's
 	progress  bool
+
+	// live mode
+	target      string
+	token       string
+	speed       float64
+	maxRequests int64
+	maxDuration time.Duration
 }
 
 func init() { rootCmd.AddCommand(newSimCmd()) }
@@ -37,7 +46,18 @@ seed give the same report, byte for byte.
 The report goes to standard output as a table, or as JSON (--json) or CSV
 (--csv). With --out DIR the report (report.txt, report.json, report.csv) and
 charts of queue depth, wait percentiles and agents by state are written to
-DIR. A progress bar is drawn on standard error when it is a terminal.`,
+DIR. A progress bar is drawn on standard error when it is a terminal.
+
+With --target URL the scenario is played live against a running server
+instead: the tenants, domains, queues, agents (with API keys), wrap-up
+codes and channel applications are created through the API with the
+operator token (--token or RINGBACK_TOKEN), then customers ask for
+callbacks and agents hold offer streams, accept, handle and complete them
+in real time, --speed times faster. The run reports request latencies
+(create, create to offer on the stream, accept) and refused requests by
+status. Only loopback targets (127.0.0.1, localhost, ::1) are accepted,
+and the run stops at the end of the scenario, after --max-duration of wall
+time or after --max-requests requests, whichever comes first.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSim(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
@@ -48,6 +68,11 @@ DIR. A progress bar is drawn on standard error when it is a terminal.`,
 	cmd.Flags().StringVar(&f.out, "out", "", "write the report and charts (PNG) to this directory")
 	cmd.Flags().Int64Var(&f.seed, "seed", -1, "override the scenario's seed")
 	cmd.Flags().BoolVar(&f.progress, "progress", true, "draw a progress bar on standard error when it is a terminal")
+	cmd.Flags().StringVar(&f.target, "target", "", "play the scenario live against this API (loopback only), e.g. http://127.0.0.1:8080")
+	cmd.Flags().StringVar(&f.token, "token", "", "live: the operator token (RINGBACK_TOKEN)")
+	cmd.Flags().Float64Var(&f.speed, "speed", 1, "live: scenario seconds per wall second")
+	cmd.Flags().Int64Var(&f.maxRequests, "max-requests", sim.DefaultLiveMaxRequests, "live: stop after this many requests")
+	cmd.Flags().DurationVar(&f.maxDuration, "max-duration", sim.DefaultLiveMaxDuration, "live: stop after this much wall time")
 	return cmd
 }
 
@@ -61,6 +86,9 @@ func runSim(stdout, stderr io.Writer, path string, f simFlags) error {
 	}
 	if f.seed >= 0 {
 		s.Seed = uint64(f.seed)
+	}
+	if f.target != "" {
+		return runLive(stdout, stderr, s, f)
 	}
 	var opt sim.Options
 	if file, ok := stderr.(*os.File); ok && f.progress && isatty.IsTerminal(file.Fd()) {
@@ -115,4 +143,34 @@ func writeSimOut(rep *sim.Report, dir string) error {
 		}
 	}
 	return rep.WriteCharts(dir)
+}
+
+// runLive plays a scenario against a server (see sim.RunLive).
+func runLive(stdout, stderr io.Writer, s *sim.Scenario, f simFlags) error {
+	if f.csv || f.out != "" {
+		return errors.New("sim: --csv and --out are for simulated runs; a live run prints a table or --json")
+	}
+	if f.maxRequests <= 0 || f.maxDuration <= 0 {
+		return errors.New("sim: --max-requests and --max-duration must be positive: a live run is always bounded")
+	}
+	if _, err := sim.CheckTarget(f.target); err != nil {
+		return err
+	}
+	token := f.token
+	if token == "" {
+		token = os.Getenv("RINGBACK_TOKEN")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(stderr, "setting up %s, then playing %s at speed %g (at most %s, %d requests)\n",
+		f.target, s.Duration, f.speed, f.maxDuration, f.maxRequests)
+	rep, err := sim.RunLive(ctx, s, sim.LiveOptions{Target: f.target, Token: token, Speed: f.speed,
+		MaxRequests: f.maxRequests, MaxDuration: f.maxDuration})
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return rep.WriteJSON(stdout)
+	}
+	return rep.WriteTable(stdout)
 }
