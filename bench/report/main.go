@@ -1,0 +1,338 @@
+// Command report reads the output of Ringback's benchmarks (`go test
+// -bench`, the format benchstat reads) and prints one table of headline
+// figures beside their targets, each marked met or missed. It only reads
+// the file: it runs nothing and never changes a figure. A target whose
+// benchmark is absent from the file is "not measured", never met.
+//
+//	go run ./bench/report bench.out
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Result is one benchmark line: its name without the GOMAXPROCS suffix,
+// and each reported value by unit. With -count > 1 the same name appears
+// several times; Parse keeps every run.
+type Result struct {
+	Name   string
+	Values map[string]float64
+}
+
+// Results are a file's benchmark lines and the failures it reports.
+type Results struct {
+	Runs     map[string][]Result // by name, in file order
+	Order    []string            // names in first-seen order
+	Failures []string            // "--- FAIL: ..." and "FAIL ..." lines
+}
+
+// Parse reads benchmark output. Lines that are not results are skipped.
+func Parse(r io.Reader) (*Results, error) {
+	res := &Results{Runs: map[string][]Result{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "--- FAIL") || strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "panic:") {
+			res.Failures = append(res.Failures, line)
+			continue
+		}
+		if !strings.HasPrefix(line, "Benchmark") {
+			continue
+		}
+		f := strings.Fields(line)
+		// name, iterations, then value-unit pairs.
+		if len(f) < 4 || len(f)%2 != 0 {
+			continue
+		}
+		if _, err := strconv.ParseInt(f[1], 10, 64); err != nil {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		rr := Result{Name: name, Values: map[string]float64{}}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			rr.Values[f[i+1]] = v
+		}
+		if _, seen := res.Runs[name]; !seen {
+			res.Order = append(res.Order, name)
+		}
+		res.Runs[name] = append(res.Runs[name], rr)
+	}
+	return res, sc.Err()
+}
+
+// Value is the median over runs of a benchmark's unit.
+func (rs *Results) Value(name, unit string) (float64, bool) {
+	var vs []float64
+	for _, r := range rs.Runs[name] {
+		if v, ok := r.Values[unit]; ok {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return 0, false
+	}
+	slices.Sort(vs)
+	if len(vs)%2 == 1 {
+		return vs[len(vs)/2], true
+	}
+	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2, true
+}
+
+// pick finds, among benchmarks whose name starts with prefix, the one
+// with the lowest (worst for a throughput) or highest value of unit.
+func (rs *Results) pick(prefix, unit string, highest bool) (string, float64, bool) {
+	best, bestV, found := "", 0.0, false
+	for _, n := range rs.Order {
+		if !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		v, ok := rs.Value(n, unit)
+		if !ok {
+			continue
+		}
+		if !found || highest && v > bestV || !highest && v < bestV {
+			best, bestV, found = n, v, true
+		}
+	}
+	return best, bestV, found
+}
+
+// Status of a row.
+const (
+	Met         = "met"
+	Missed      = "MISSED"
+	NotMeasured = "not measured"
+	Info        = "-"
+)
+
+// Row is one headline figure.
+type Row struct {
+	Figure   string
+	Target   string
+	Measured string
+	Status   string
+	From     string // the benchmark it comes from
+}
+
+type check struct {
+	figure, target string
+	atLeast        bool // else at most
+	limit          float64
+	hasLimit       bool
+	format         func(float64) string
+}
+
+func (c check) row(name string, v float64, ok bool) Row {
+	r := Row{Figure: c.figure, Target: c.target, Measured: "-", Status: NotMeasured, From: strings.TrimPrefix(name, "Benchmark")}
+	if !ok {
+		r.From = ""
+		return r
+	}
+	r.Measured = c.format(v)
+	switch {
+	case !c.hasLimit:
+		r.Status = Info
+	case c.atLeast && v >= c.limit, !c.atLeast && v <= c.limit:
+		r.Status = Met
+	default:
+		r.Status = Missed
+	}
+	return r
+}
+
+func perSec(v float64) string { return commas(v) + "/s" }
+func ms(v float64) string     { return strconv.FormatFloat(v, 'f', 2, 64) + " ms" }
+
+func commas(v float64) string {
+	s := strconv.FormatInt(int64(math.Round(v)), 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && c != '-' && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func atLeast(figure string, limit float64, unit string) check {
+	return check{figure: figure, target: "≥ " + commas(limit) + unit, atLeast: true, limit: limit, hasLimit: true, format: perSec}
+}
+
+func atMostMs(figure string, limit float64) check {
+	return check{figure: figure, target: "≤ " + strconv.FormatFloat(limit, 'f', -1, 64) + " ms", limit: limit, hasLimit: true, format: ms}
+}
+
+// Rows computes the headline table from parsed results.
+func Rows(rs *Results) []Row {
+	var rows []Row
+	add := func(c check, name string, v float64, ok bool) { rows = append(rows, c.row(name, v, ok)) }
+
+	// The routing core: the worst shape counts.
+	n, v, ok := rs.pick("BenchmarkRouting/mode=pure/cycle=retry/", "decisions/s", false)
+	add(atLeast("core decisions, pure (worst shape)", 2_000_000, "/s"), n, v, ok)
+	n, v, ok = rs.pick("BenchmarkRouting/mode=actors/cycle=retry/", "decisions/s", false)
+	add(atLeast("core decisions, actors (worst shape)", 1_000_000, "/s"), n, v, ok)
+	n, v, ok = rs.pick("BenchmarkRouting/", "allocs/decision", true)
+	add(check{figure: "allocs per decision (worst)", target: "0", limit: 0.005, hasLimit: true,
+		format: func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }}, n, v, ok)
+	v, ok = rs.Value("BenchmarkMemory/per=callback", "B/callback")
+	add(check{figure: "heap per waiting callback", target: "≤ 300 B", limit: 300, hasLimit: true,
+		format: func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + " B" }}, "BenchmarkMemory/per=callback", v, ok)
+
+	// The log: raft.Apply on our WAL against raft-wal and raft-boltdb.
+	for _, appliers := range []string{"64", "1"} {
+		ours := "BenchmarkRaftApply/store=wal/appliers=" + appliers
+		w, okW := rs.Value(ours, "ops/s")
+		add(check{figure: "raft.Apply on wal, " + appliers + " appliers", target: "-", format: perSec}, ours, w, okW)
+		for _, o := range []struct {
+			store string
+			limit float64
+		}{{"raftwal", 1.25}, {"boltdb", 2.5}} {
+			other := "BenchmarkRaftApply/store=" + o.store + "/appliers=" + appliers
+			x, okX := rs.Value(other, "ops/s")
+			c := check{figure: "  wal ÷ " + o.store + ", " + appliers + " appliers", target: "≥ " + strconv.FormatFloat(o.limit, 'f', -1, 64) + "×",
+				atLeast: true, limit: o.limit, hasLimit: appliers == "64",
+				format: func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + "×" }}
+			if !c.hasLimit {
+				c.target = "-"
+			}
+			ratio := 0.0
+			if okW && okX && x > 0 {
+				ratio = w / x
+			}
+			add(c, other, ratio, okW && okX && x > 0)
+		}
+	}
+
+	// The cluster: group commit on our WAL.
+	for _, cl := range []struct {
+		nodes, label string
+		rate, p99max float64
+	}{{"1", "1 node", 200_000, 3}, {"3", "3 nodes", 100_000, 20}} {
+		name := "BenchmarkCluster/nodes=" + cl.nodes + "/store=wal/batch=1024"
+		v, ok := rs.Value(name, "cmds/s")
+		add(atLeast("cluster "+cl.label+", commands", cl.rate, "/s"), name, v, ok)
+		v, ok = rs.Value(name, "p99-ms")
+		add(atMostMs("cluster "+cl.label+", p99 latency", cl.p99max), name, v, ok)
+	}
+
+	// The HTTP API.
+	n, v, ok = rs.pick("BenchmarkAPICreate", "creates/s", false)
+	add(atLeast("API creates", 30_000, "/s"), n, v, ok)
+	n, v, ok = rs.pick("BenchmarkAPICreate", "p99-ms", true)
+	add(atMostMs("API create p99 latency", 10), n, v, ok)
+
+	// The simulator has no target; its speed is reported.
+	for _, s := range []struct{ prefix, unit, figure string }{
+		{"BenchmarkSim/center", "callbacks/s", "simulator, center day: callbacks"},
+		{"BenchmarkSim/center", "sim-hours/s", "simulator, center day: sim hours"},
+		{"BenchmarkSim/mmc", "sim-hours/s", "simulator, M/M/12: sim hours"},
+	} {
+		n, v, ok := rs.pick(s.prefix, s.unit, false)
+		c := check{figure: s.figure, target: "-", format: perSec}
+		if s.unit == "sim-hours/s" {
+			c.format = func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " h/s" }
+		}
+		add(c, n, v, ok)
+	}
+	return rows
+}
+
+// Write prints the table, then any failures.
+func Write(w io.Writer, rows []Row, rs *Results) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\ttarget\tmeasured\tstatus\tbenchmark")
+	met, missed, absent := 0, 0, 0
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Figure, r.Target, r.Measured, r.Status, r.From)
+		switch r.Status {
+		case Met:
+			met++
+		case Missed:
+			missed++
+		case NotMeasured:
+			absent++
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%d targets met, %d missed, %d not measured\n", met, missed, absent)
+	if len(rs.Failures) > 0 {
+		fmt.Fprintf(w, "\nthe benchmark run reported failures:\n")
+		for _, f := range rs.Failures {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+	}
+	return nil
+}
+
+func main() {
+	strict := flag.Bool("strict", false, "exit 1 when a target is missed or not measured")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: report [-strict] [bench.out]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	path := "bench.out"
+	if flag.NArg() > 0 {
+		path = flag.Arg(0)
+	}
+	if err := run(os.Stdout, path, *strict); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+var errTargets = errors.New("some targets are missed or not measured")
+
+func run(w io.Writer, path string, strict bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rs, err := Parse(f)
+	if err != nil {
+		return err
+	}
+	if len(rs.Order) == 0 {
+		return fmt.Errorf("%s: no benchmark results", path)
+	}
+	rows := Rows(rs)
+	if err := Write(w, rows, rs); err != nil {
+		return err
+	}
+	if len(rs.Failures) > 0 {
+		return errors.New("the benchmark run failed")
+	}
+	if strict {
+		for _, r := range rows {
+			if r.Status == Missed || r.Status == NotMeasured {
+				return errTargets
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+func sample(t *testing.T) *Results {
+	t.Helper()
+	f, err := os.Open("testdata/bench-sample.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rs, err := Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func TestParse(t *testing.T) {
+	rs := sample(t)
+	if len(rs.Order) != 17 {
+		t.Errorf("Parse found %d benchmarks, want 17: %v", len(rs.Order), rs.Order)
+	}
+	for _, tt := range []struct {
+		name, unit string
+		want       float64
+	}{
+		{"BenchmarkRouting/mode=pure/cycle=retry/tenants=1/agents=1000/waiting=10000", "decisions/s", 2500000},
+		{"BenchmarkRouting/mode=actors/cycle=retry/tenants=1/agents=1000/waiting=10000", "allocs/decision", 0.01},
+		{"BenchmarkMemory/per=callback", "B/callback", 280},
+		{"BenchmarkRaftApply/store=wal/appliers=64", "p99-µs", 3000},
+		{"BenchmarkCluster/nodes=3/store=wal/batch=1024", "cmds/s", 110000}, // median of three runs
+		{"BenchmarkCluster/nodes=3/store=wal/batch=1024", "p99-ms", 19},
+		{"BenchmarkSim/mmc/agents=12/hours=200", "ns/op", 1e8},
+	} {
+		if got, ok := rs.Value(tt.name, tt.unit); !ok || got != tt.want {
+			t.Errorf("Value(%s, %s) = %v, %v, want %v", tt.name, tt.unit, got, ok, tt.want)
+		}
+	}
+	if len(rs.Failures) != 1 || !strings.Contains(rs.Failures[0], "appenders=256") {
+		t.Errorf("Failures = %q, want the one failed benchmark", rs.Failures)
+	}
+}
+
+func TestRows(t *testing.T) {
+	rows := Rows(sample(t))
+	byFigure := map[string]Row{}
+	for _, r := range rows {
+		byFigure[r.Figure] = r
+	}
+	for _, tt := range []struct {
+		figure, measured, status, from string
+	}{
+		// the worst shape counts
+		{"core decisions, pure (worst shape)", "1,650,000/s", Missed, "Routing/mode=pure/cycle=retry/tenants=10000/agents=10/waiting=100"},
+		{"core decisions, actors (worst shape)", "900,000/s", Missed, "Routing/mode=actors/cycle=retry/tenants=1/agents=1000/waiting=10000"},
+		{"allocs per decision (worst)", "0.010", Missed, "Routing/mode=actors/cycle=retry/tenants=1/agents=1000/waiting=10000"},
+		{"heap per waiting callback", "280 B", Met, "Memory/per=callback"},
+		{"  wal ÷ raftwal, 64 appliers", "1.67×", Met, "RaftApply/store=raftwal/appliers=64"},
+		{"  wal ÷ boltdb, 64 appliers", "2.00×", Missed, "RaftApply/store=boltdb/appliers=64"},
+		{"  wal ÷ boltdb, 1 appliers", "2.22×", Info, "RaftApply/store=boltdb/appliers=1"},
+		{"cluster 1 node, commands", "250,000/s", Met, "Cluster/nodes=1/store=wal/batch=1024"},
+		{"cluster 1 node, p99 latency", "4.20 ms", Missed, "Cluster/nodes=1/store=wal/batch=1024"},
+		{"cluster 3 nodes, commands", "110,000/s", Met, "Cluster/nodes=3/store=wal/batch=1024"},
+		{"cluster 3 nodes, p99 latency", "19.00 ms", Met, "Cluster/nodes=3/store=wal/batch=1024"},
+		{"API creates", "-", NotMeasured, ""},
+		{"API create p99 latency", "-", NotMeasured, ""},
+		{"simulator, center day: sim hours", "12.0 h/s", Info, "Sim/center/agents=1000/callbacks=100k/day=1"},
+	} {
+		r, ok := byFigure[tt.figure]
+		if !ok || r.Measured != tt.measured || r.Status != tt.status || r.From != tt.from {
+			t.Errorf("row %q = %+v, want measured %q, status %q, from %q", tt.figure, r, tt.measured, tt.status, tt.from)
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	var out bytes.Buffer
+	err := run(&out, "testdata/bench-sample.txt", false)
+	if err == nil || !strings.Contains(out.String(), "reported failures") {
+		t.Errorf("run on a file with a failure = %v, want an error and the failure listed\n%s", err, out.String())
+	}
+	for _, want := range []string{"figure", "target", "measured", "status", "MISSED", "not measured", "targets met"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Logf("\n%s", out.String())
+	if err := run(&out, "testdata/missing.out", false); err == nil {
+		t.Error("run on a missing file: nil error")
+	}
+}
