@@ -24,6 +24,9 @@ type Node struct {
 	prop  *Proposer
 
 	closers []func() error
+	// startIndex is the last log index present when the node opened: until
+	// it is applied, the local state is older than what this node knew.
+	startIndex uint64
 
 	stop chan struct{}
 	wg   sync.WaitGroup // the ticker
@@ -67,6 +70,9 @@ func Open(cfg Config) (*Node, error) {
 		}
 		n.trans = t
 		n.closers = append(n.closers, t.Close)
+	}
+	if n.startIndex, err = logs.LastIndex(); err != nil {
+		return fail(fmt.Errorf("cluster: read log: %w", err))
 	}
 	has, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
@@ -265,6 +271,10 @@ func (n *Node) Leader() (string, string) {
 	a, id := n.raft.LeaderWithID()
 	return string(a), string(id)
 }
+
+// Ready reports whether the node has applied everything its log held when
+// it started, so its local reads are no older than before a restart.
+func (n *Node) Ready() bool { return n.raft.AppliedIndex() >= n.startIndex }
 
 // IsLeader reports whether this node leads.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }

@@ -158,8 +158,8 @@ func leader(t *testing.T, ps []*proc) *proc {
 			if p.cmd == nil {
 				continue
 			}
-			var h struct{ Leader bool }
-			if _, err := call("GET", "http://"+p.http+"/v1/health", "", nil, &h); err == nil && h.Leader {
+			var h struct{ Leader, Ready bool }
+			if _, err := call("GET", "http://"+p.http+"/v1/health", "", nil, &h); err == nil && h.Leader && h.Ready {
 				return p
 			}
 		}

@@ -18,6 +18,7 @@ import (
 type Health struct {
 	Status string `json:"status" enum:"ok"`
 	Leader bool   `json:"leader"`
+	Ready  bool   `json:"ready" doc:"the node has applied the log it had at start"`
 }
 
 // WhoAmI describes the caller's key.
@@ -58,7 +59,7 @@ type PeerPath struct {
 func (s *Server) miscRoutes() {
 	huma.Register(s.api, huma.Operation{Method: http.MethodGet, Path: "/v1/health", OperationID: "health", Summary: "Liveness and leadership"},
 		func(ctx context.Context, _ *struct{}) (*struct{ Body Health }, error) {
-			return &struct{ Body Health }{Body: Health{Status: "ok", Leader: s.o.Node.IsLeader()}}, nil
+			return &struct{ Body Health }{Body: Health{Status: "ok", Leader: s.o.Node.IsLeader(), Ready: s.o.Node.Ready()}}, nil
 		})
 	huma.Register(s.api, operation(http.MethodPost, "/v1/api-keys/test", "test-api-key", "Say whose key this is", http.StatusOK, false),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body WhoAmI }, error) {

@@ -36,6 +36,7 @@ type Node interface {
 	Propose(ctx context.Context, cmd actors.Command) (actors.Outcome, error)
 	Read(ctx context.Context, linearizable bool, tenant actors.TenantID, fn func(*actors.Tenant) error) error
 	IsLeader() bool
+	Ready() bool
 	LeaderHTTP() string
 	Peers() ([]cluster.Peer, error)
 	RemovePeer(id string) error
@@ -179,6 +180,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	if op == nil || len(op.Security) == 0 {
 		next(ctx)
+		return
+	}
+	if !s.o.Node.Ready() {
+		ctx.SetHeader("Retry-After", "1")
+		_ = huma.WriteErr(s.api, ctx, http.StatusServiceUnavailable, "this node is still applying its log after a start; retry shortly")
 		return
 	}
 	token, ok := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
