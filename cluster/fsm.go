@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringbackhq/ringback/actors"
 )
 
@@ -30,12 +31,13 @@ type FSM struct {
 
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
 
-	next atomic.Int64 // earliest pending deadline, for the leader's ticker
+	next    atomic.Int64 // earliest pending deadline, for the leader's ticker
+	timings *timings
 }
 
 // NewFSM returns an FSM over an empty engine.
 func NewFSM() *FSM {
-	return &FSM{sys: actors.NewSystem(actors.NewEngine()), deadlines: map[actors.TenantID]int64{}}
+	return &FSM{sys: actors.NewSystem(actors.NewEngine()), deadlines: map[actors.TenantID]int64{}, timings: newTimings()}
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -59,7 +61,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			panic(fmt.Sprintf("cluster: stopping: log index %d term %d: %v", l.Index, l.Term, err))
 		}
 		f.lastTime = max(f.lastTime, e.Time)
+		start := time.Now()
 		outs := f.applyEntry(e.Commands, time.Unix(0, f.lastTime))
+		f.timings.apply.Observe(time.Since(start).Seconds())
 		if f.onEvents != nil {
 			for _, o := range outs {
 				if len(o.Events) > 0 {
@@ -213,18 +217,21 @@ const snapshotVersion = 1
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	start := time.Now()
 	b, err := f.sys.Snapshot()
 	if err != nil {
 		return nil, err
 	}
 	meta := map[string]string{}
 	f.httpAddrs.Range(func(k, v any) bool { meta[k.(string)] = v.(string); return true })
-	return &snapshot{state: b, lastTime: f.lastTime, httpAddrs: meta}, nil
+	return &snapshot{state: b, lastTime: f.lastTime, httpAddrs: meta, start: start, took: f.timings.snapshot}, nil
 }
 
 // Restore replaces the whole state with a snapshot's.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	start := time.Now()
+	defer func() { f.timings.restore.Observe(time.Since(start).Seconds()) }()
 	state, lastTime, meta, err := ReadSnapshot(rc)
 	if err != nil {
 		return err
@@ -279,6 +286,8 @@ type snapshot struct {
 	state     []byte
 	lastTime  int64
 	httpAddrs map[string]string
+	start     time.Time            // when the capture began
+	took      prometheus.Histogram // observes capture + persist; nil for backups
 }
 
 // WriteTo writes the snapshot file format.
@@ -304,7 +313,11 @@ func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 		_ = sink.Cancel()
 		return fmt.Errorf("cluster: persist snapshot: %w", err)
 	}
-	return sink.Close()
+	err := sink.Close()
+	if err == nil && s.took != nil {
+		s.took.Observe(time.Since(s.start).Seconds())
+	}
+	return err
 }
 
 func (s *snapshot) Release() {}

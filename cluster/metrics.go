@@ -7,6 +7,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// timings are the node's latency histograms, observed where the work
+// happens and exposed through the Collector.
+type timings struct {
+	apply    prometheus.Histogram // one log entry through the FSM
+	propose  prometheus.Histogram // proposal to outcome, on the leader
+	snapshot prometheus.Histogram // capturing and persisting a snapshot
+	restore  prometheus.Histogram
+}
+
+func newTimings() *timings {
+	h := func(name, help string, buckets []float64) prometheus.Histogram {
+		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
+	}
+	fast := prometheus.ExponentialBuckets(0.0001, 2, 16) // 100 µs .. 3.3 s
+	slow := prometheus.ExponentialBuckets(0.001, 2, 16)  // 1 ms .. 33 s
+	return &timings{
+		apply:    h("ringback_fsm_apply_duration_seconds", "Time to apply one log entry (a batch of commands).", fast),
+		propose:  h("ringback_proposal_duration_seconds", "Time from proposing a command to its outcome, on the leader.", fast),
+		snapshot: h("ringback_snapshot_duration_seconds", "Time to capture and persist a snapshot.", slow),
+		restore:  h("ringback_snapshot_restore_duration_seconds", "Time to restore the state from a snapshot.", slow),
+	}
+}
+
+func (t *timings) all() []prometheus.Collector {
+	return []prometheus.Collector{t.apply, t.propose, t.snapshot, t.restore}
+}
+
 // Collector exposes a node's Raft state as Prometheus metrics.
 type Collector struct {
 	n                                               *Node
@@ -33,6 +60,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.term, c.lastIndex, c.commitIndex, c.applyIndex, c.applyLag, c.nextDeadline} {
 		ch <- d
 	}
+	for _, h := range c.n.fsm.timings.all() {
+		h.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
@@ -57,4 +87,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.applyIndex, g, applied)
 	ch <- prometheus.MustNewConstMetric(c.applyLag, g, max(0, commit-applied))
 	ch <- prometheus.MustNewConstMetric(c.nextDeadline, g, next)
+	for _, h := range c.n.fsm.timings.all() {
+		h.Collect(ch)
+	}
 }

@@ -89,6 +89,7 @@ func Open(cfg Config) (*Node, error) {
 	}
 	n.raft = r
 	n.prop = newProposer(r, cfg)
+	n.prop.took = n.fsm.timings.propose
 	n.wg.Add(2)
 	go n.tickLoop()
 	go n.announceLoop()

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringbackhq/ringback/actors"
 )
 
@@ -21,6 +23,7 @@ type Proposer struct {
 	freed    chan struct{} // an entry in flight completed
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	took     prometheus.Histogram // proposal latency; nil: not measured
 }
 
 type proposal struct {
@@ -54,6 +57,7 @@ func newProposer(r *raft.Raft, cfg Config) *Proposer {
 
 // Propose submits a command and waits for its outcome.
 func (p *Proposer) Propose(ctx context.Context, cmd actors.Command) (actors.Outcome, error) {
+	start := time.Now()
 	pr := &proposal{cmd: cmd, done: make(chan proposalResult, 1)}
 	select {
 	case p.in <- pr:
@@ -64,6 +68,9 @@ func (p *Proposer) Propose(ctx context.Context, cmd actors.Command) (actors.Outc
 	}
 	select {
 	case r := <-pr.done:
+		if p.took != nil {
+			p.took.Observe(time.Since(start).Seconds())
+		}
 		return r.out, r.err
 	case <-ctx.Done():
 		return actors.Outcome{}, fmt.Errorf("%w: %v", ErrUnknownOutcome, ctx.Err())
