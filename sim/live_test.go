@@ -40,7 +40,7 @@ func startLiveServer(t *testing.T) string {
 			t.Fatal("no leader after 5s")
 		}
 	}
-	srv := api.New(api.Options{Node: node, Hub: hub, OperatorToken: liveToken, Registry: prometheus.NewRegistry(), Heartbeat: time.Second})
+	srv := api.New(api.Options{Node: node, Hub: hub, OperatorToken: liveToken, Registry: prometheus.NewRegistry()}) // the default 15 s heartbeat, as the server runs
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.CloseClientConnections()

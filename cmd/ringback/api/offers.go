@@ -58,8 +58,14 @@ func (s *Server) offerRoutes() {
 			}
 			events, stop := s.o.Hub.Subscribe(c.tenant, c.p.User)
 			defer stop()
+			// Something is sent at once, the pending offer or a heartbeat:
+			// the first event flushes the response headers, so a client
+			// knows its stream is subscribed (and may become available)
+			// without waiting a heartbeat interval.
 			if cb, ok, _ := s.currentOffer(ctx); ok {
 				_ = send.Data(OfferEvent{Type: "offered", CallbackID: uint64(cb.ID), OfferID: uint64(cb.Offer), QueueID: uint32(cb.Queue), DomainID: uint32(cb.Domain)})
+			} else if send.Data(Heartbeat{Time: s.o.Clock().UTC()}) != nil {
+				return
 			}
 			tick := time.NewTicker(s.o.Heartbeat)
 			defer tick.Stop()
