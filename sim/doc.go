@@ -20,6 +20,23 @@
 // [actors.Tick] whenever [actors.Engine.NextDeadline] comes before the
 // simulator's next own event.
 //
+// # Live mode
+//
+// [RunLive] plays the same scenario against a running server instead, in
+// real time scaled by a speed: it creates the tenants, domains, queues,
+// agents (with positions, memberships and API keys), a wrap-up code and a
+// channel application per requesting domain through the HTTP API, then
+// customers ask for callbacks (with an Idempotency-Key) and every agent
+// holds an offer stream, accepts, handles, completes or fails and ends
+// wrap-up as the scenario says. It measures what clients see: request
+// latencies, create to offer on the stream, accept to in progress, and
+// refusals by status. Live mode is the one part of the package that reads
+// the wall clock, opens sockets and runs goroutines; it is not
+// deterministic. It talks only to loopback addresses ([CheckTarget], and
+// the dialer refuses any other address), and a run always stops: at the
+// end of the scenario, after MaxDuration of wall time or MaxRequests
+// requests, whichever comes first.
+//
 // # Where theory stops and the simulator starts
 //
 // One queue with Poisson arrivals, exponential handle times, c identical
