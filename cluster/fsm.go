@@ -31,13 +31,15 @@ type FSM struct {
 
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
 
-	next    atomic.Int64 // earliest pending deadline, for the leader's ticker
+	next    atomic.Int64  // earliest pending deadline, for the leader's ticker
+	purge   chan struct{} // a tenant was deleted: compact its data away
 	timings *timings
 }
 
 // NewFSM returns an FSM over an empty engine.
 func NewFSM() *FSM {
-	return &FSM{sys: actors.NewSystem(actors.NewEngine()), deadlines: map[actors.TenantID]int64{}, timings: newTimings()}
+	return &FSM{sys: actors.NewSystem(actors.NewEngine()), deadlines: map[actors.TenantID]int64{}, timings: newTimings(),
+		purge: make(chan struct{}, 1)}
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -90,6 +92,12 @@ func (f *FSM) applyEntry(cmds []actors.Command, now time.Time) []actors.Outcome 
 		}
 		if _, ok := cmds[i].(actors.TenantCommand); !ok {
 			out[i].Result, out[i].Events, out[i].Err = f.sys.Apply(cmds[i], now)
+			if _, del := cmds[i].(*actors.DeleteTenant); del && out[i].Err == nil {
+				select {
+				case f.purge <- struct{}{}:
+				default:
+				}
+			}
 			out[i].Events = slices.Clone(out[i].Events)
 			f.deadlines = f.sys.NextDeadlines()
 			i++

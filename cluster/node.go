@@ -90,9 +90,10 @@ func Open(cfg Config) (*Node, error) {
 	n.raft = r
 	n.prop = newProposer(r, cfg)
 	n.prop.took = n.fsm.timings.propose
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.tickLoop()
 	go n.announceLoop()
+	go n.purgeLoop()
 	return n, nil
 }
 
@@ -134,7 +135,9 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 		}
 	}
 	if snaps == nil {
-		s, err := raft.NewFileSnapshotStoreWithLogger(c.DataDir, 2, newHCLogger(c.Logger))
+		// One snapshot is kept: a deleted tenant's data must not survive in
+		// an older one.
+		s, err := raft.NewFileSnapshotStoreWithLogger(c.DataDir, 1, newHCLogger(c.Logger))
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("cluster: snapshot store: %w", err)
 		}
@@ -201,6 +204,35 @@ func (n *Node) announceLoop() {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
 			_, _ = n.prop.Propose(ctx, &Announce{ID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr})
 			cancel()
+		}
+	}
+}
+
+// purgeLoop: after a tenant is deleted, this node snapshots at once and
+// keeps no trailing log, so the tenant's data leaves the snapshots (only
+// the newest is kept) and the log; the WAL drops whole segments, so the
+// last bytes go when their segment is compacted away.
+func (n *Node) purgeLoop() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-n.fsm.purge:
+		}
+		rc := n.raft.ReloadableConfig()
+		keep := rc.TrailingLogs
+		rc.TrailingLogs = 0
+		if err := n.raft.ReloadConfig(rc); err != nil {
+			n.cfg.Logger.Warn("purge: reload config", "err", err)
+			continue
+		}
+		if err := n.raft.Snapshot().Error(); err != nil {
+			n.cfg.Logger.Warn("purge: snapshot after a tenant deletion", "err", err)
+		}
+		rc.TrailingLogs = keep
+		if err := n.raft.ReloadConfig(rc); err != nil {
+			n.cfg.Logger.Warn("purge: restore config", "err", err)
 		}
 	}
 }
