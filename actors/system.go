@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -338,6 +339,7 @@ type tenantActor struct {
 	domains map[DomainID]*actor.PID
 	ctx     actor.Context // the context of the message being handled
 	done    chan struct{}
+	call    domainCall // reused: the tenant waits for each domain operation
 	events  []Event
 }
 
@@ -347,13 +349,29 @@ func (ta *tenantActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		ta.done = make(chan struct{}, 1)
+		ta.call.done = ta.done
 	case *applyMsg:
+		ta.events = ta.events[:0]
 		o := ta.apply(m.cmd.(TenantCommand), m.now)
+		o.Events = slices.Clone(o.Events)
 		ctx.Respond(&o)
 	case *batchMsg:
+		// The events of the whole batch collect in ta.events and are
+		// copied out once; each outcome gets its part of the copy.
 		out := make([]Outcome, len(m.cmds))
+		ta.events = ta.events[:0]
+		ends := make([]int, len(m.cmds))
 		for i, c := range m.cmds {
 			out[i] = ta.apply(c, m.now)
+			ends[i] = len(ta.events)
+		}
+		all := slices.Clone(ta.events)
+		start := 0
+		for i := range out {
+			if out[i].Err == nil {
+				out[i].Events = all[start:ends[i]:ends[i]]
+			}
+			start = ends[i]
 		}
 		if m.withDeadline {
 			var next int64
@@ -373,17 +391,20 @@ func (ta *tenantActor) Receive(ctx actor.Context) {
 	}
 }
 
+// apply runs one command, appending its events to ta.events; the
+// outcome's Events alias ta.events until the caller copies them.
 func (ta *tenantActor) apply(c TenantCommand, now time.Time) Outcome {
-	ta.events = ta.events[:0]
+	start := len(ta.events)
 	x := &opCtx{now: now.UnixNano(), events: &ta.events}
 	id, err := ta.t.apply(x, c, principalOf(c))
 	if err != nil {
+		ta.events = ta.events[:start]
 		return Outcome{Err: err}
 	}
 	if _, ok := c.(*DeleteDomain); ok {
 		ta.stopDeleted()
 	}
-	return Outcome{Result: Result{ID: id}, Events: slices.Clone(ta.events)}
+	return Outcome{Result: Result{ID: id}, Events: ta.events[start:]}
 }
 
 // callDomain is the tenant's port in the actor system: it sends the
@@ -392,11 +413,13 @@ func (ta *tenantActor) callDomain(d *Domain, op *domainOp, r *opResult) {
 	pid := ta.domains[d.ID]
 	if pid == nil {
 		da := &domainActor{d: d}
-		pid = ta.ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return da }, domainDispatch))
+		pid = ta.ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return da }, domainMailbox))
 		ta.domains[d.ID] = pid
 	}
-	ta.ctx.Send(pid, &domainCall{op: op, r: r, done: ta.done})
+	ta.call.op, ta.call.r = op, r
+	ta.ctx.Send(pid, &ta.call)
 	<-ta.done
+	ta.call.op, ta.call.r = nil, nil
 }
 
 // stopDeleted stops the actors of domains the tenant no longer has.
@@ -409,11 +432,11 @@ func (ta *tenantActor) stopDeleted() {
 	}
 }
 
-// domainDispatch runs a domain actor's mailbox on the goroutine of the
+// domainMailbox runs a domain actor's messages on the goroutine of the
 // sender: its tenant actor, which waits for the answer anyway. The domain
-// keeps its own mailbox and processes one message at a time, but a domain
-// operation costs no goroutine hand-off.
-var domainDispatch = actor.WithDispatcher(actor.NewSynchronizedDispatcher(300))
+// processes one message at a time, but a domain operation costs no
+// goroutine hand-off and no allocation (see directMailbox).
+var domainMailbox = actor.WithMailbox(func() actor.Mailbox { return &directMailbox{} })
 
 // domainActor owns one domain's routing state.
 type domainActor struct{ d *Domain }
@@ -423,4 +446,116 @@ func (da *domainActor) Receive(ctx actor.Context) {
 		da.d.handle(m.op, m.r)
 		m.done <- struct{}{}
 	}
+}
+
+// directMailbox is a domain actor's mailbox: a message posted while the
+// actor is idle is handled at once on the poster's goroutine (the tenant
+// actor, which waits for the answer anyway); one posted while it runs (a
+// system message during a stop, say) waits in a queue that the running
+// poster drains before it returns. Messages are handled one at a time and
+// in order, system messages first, as in protoactor's default mailbox, but
+// nothing is allocated per message and no goroutine is involved.
+type directMailbox struct {
+	invoker actor.MessageInvoker
+
+	mu        sync.Mutex
+	running   bool // guarded by mu
+	suspended bool // guarded by mu
+	sys, user msgQueue
+}
+
+// msgQueue is a FIFO over a reused slice.
+type msgQueue struct {
+	q    []any
+	head int
+}
+
+func (q *msgQueue) push(m any) { q.q = append(q.q, m) }
+
+func (q *msgQueue) pop() (any, bool) {
+	if q.head == len(q.q) {
+		return nil, false
+	}
+	m := q.q[q.head]
+	q.q[q.head] = nil
+	if q.head++; q.head == len(q.q) {
+		q.q, q.head = q.q[:0], 0
+	}
+	return m, true
+}
+
+func (q *msgQueue) len() int { return len(q.q) - q.head }
+
+func (m *directMailbox) PostUserMessage(msg any) {
+	m.mu.Lock()
+	m.user.push(msg)
+	m.run()
+}
+
+func (m *directMailbox) PostSystemMessage(msg any) {
+	m.mu.Lock()
+	m.sys.push(msg)
+	m.run()
+}
+
+// run is entered with mu held and returns with it released.
+func (m *directMailbox) run() {
+	if m.running {
+		m.mu.Unlock()
+		return
+	}
+	m.running = true
+	var msg any
+	defer func() {
+		if r := recover(); r != nil {
+			m.mu.Lock()
+			m.running = false
+			m.mu.Unlock()
+			m.invoker.EscalateFailure(r, msg)
+		}
+	}()
+	for {
+		if sm, ok := m.sys.pop(); ok {
+			m.mu.Unlock()
+			msg = sm
+			switch sm.(type) {
+			case *actor.SuspendMailbox:
+				m.mu.Lock()
+				m.suspended = true
+				continue
+			case *actor.ResumeMailbox:
+				m.mu.Lock()
+				m.suspended = false
+				continue
+			}
+			m.invoker.InvokeSystemMessage(sm)
+			m.mu.Lock()
+			continue
+		}
+		if m.suspended {
+			break
+		}
+		um, ok := m.user.pop()
+		if !ok {
+			break
+		}
+		m.mu.Unlock()
+		msg = um
+		m.invoker.InvokeUserMessage(um)
+		m.mu.Lock()
+	}
+	m.running = false
+	m.mu.Unlock()
+}
+
+func (m *directMailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.Dispatcher) {
+	m.invoker = invoker
+}
+
+func (m *directMailbox) Start() {}
+
+func (m *directMailbox) UserMessageCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.user.len()
 }

@@ -148,10 +148,11 @@ type Tenant struct {
 	Audit          []AuditEntry             `json:"audit"`
 	Next           Counters                 `json:"next"`
 
-	routing map[DomainID]*Domain
-	port    func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
-	op      domainOp
-	res     opResult
+	routing  map[DomainID]*Domain
+	auditBuf []AuditEntry                               // backing array of Audit once it is full (see audit)
+	port     func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
+	op       domainOp
+	res      opResult
 }
 
 func newTenant(id TenantID, c *CreateTenant) *Tenant {
@@ -243,10 +244,18 @@ const auditKeep = 1000
 // audit appends to the tenant's audit trail, keeping the newest entries.
 func (t *Tenant) audit(now int64, by Principal, k Kind, object uint64) {
 	if len(t.Audit) >= auditKeep {
-		// Slide the window; append moves it to a new array only when the
-		// spare capacity runs out, instead of shifting every entry on
-		// every command.
-		t.Audit = t.Audit[len(t.Audit)-auditKeep+1:]
+		// Slide the window over a buffer of twice the size: when the
+		// window reaches the end of the buffer, the newest entries move
+		// to its front. One copy per auditKeep commands, no allocation
+		// once the buffer exists.
+		keep := t.Audit[len(t.Audit)-auditKeep+1:]
+		if len(t.Audit) == cap(t.Audit) {
+			if cap(t.auditBuf) < 2*auditKeep {
+				t.auditBuf = make([]AuditEntry, 0, 2*auditKeep)
+			}
+			keep = t.auditBuf[:copy(t.auditBuf[:auditKeep-1], keep)]
+		}
+		t.Audit = keep
 	}
 	t.Audit = append(t.Audit, AuditEntry{At: now, By: by, Kind: k, Object: object})
 }
