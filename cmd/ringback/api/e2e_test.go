@@ -21,13 +21,13 @@ import (
 const opToken = "rbop_test_operator_token"
 
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	node *cluster.Node
 	reg  *prometheus.Registry
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t testing.TB) *testServer {
 	t.Helper()
 	hub := NewHub()
 	cfg := cluster.DefaultConfig()
