@@ -164,7 +164,7 @@ func (p *Proposer) drain() {
 func (p *Proposer) resultLoop() {
 	defer p.wg.Done()
 	for in := range p.inflight {
-		err := in.f.Error()
+		err := p.wait(in.f)
 		p.freed <- struct{}{}
 		if err != nil {
 			if errors.Is(err, raft.ErrNotLeader) {
@@ -182,6 +182,28 @@ func (p *Proposer) resultLoop() {
 		}
 		for i, pr := range in.batch {
 			pr.done <- proposalResult{out: outs[i]}
+		}
+	}
+}
+
+// wait returns the future's error, or ErrClosed once the proposer stops.
+// hashicorp/raft never answers an apply future still queued in its
+// buffered apply channel when it shuts down (as a leader that removed
+// itself does), and the future has no shutdown channel: waiting on it
+// alone would hang Close forever. Such a waiter goroutine is left blocked;
+// there are at most MaxInflight of them, once, at shutdown.
+func (p *Proposer) wait(f raft.ApplyFuture) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-p.stop:
+		select {
+		case err := <-done:
+			return err
+		default:
+			return ErrClosed // reported as an unknown outcome
 		}
 	}
 }
