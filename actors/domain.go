@@ -8,31 +8,55 @@ import (
 // Callback is one customer's request to be called back. It lives in the
 // domain it currently waits in; Domains lists every domain it has passed
 // through (the requesting domain first), and users of any of them see it.
+//
+// A waiting callback is what the core holds most of, so the struct is kept
+// to 160 bytes: fields ordered by size, and what only some callbacks have
+// (attributes, and what happens once one is offered) in a *CallbackRecord
+// that is nil until needed. Callbacks returned by the tenant's reads always
+// have a record, so its promoted fields can be read directly.
 type Callback struct {
-	ID            CallbackID        `json:"id"`
-	Seq           uint64            `json:"seq"` // creation order, the last tie-breaker
-	Queue         QueueID           `json:"queue"`
-	Domain        DomainID          `json:"domain"` // where it waits and is routed now
-	Domains       []DomainID        `json:"domains"`
-	Status        CallbackStatus    `json:"status"`
-	Priority      int32             `json:"priority"`
-	Attempts      int32             `json:"attempts"`
-	Created       int64             `json:"created"`
-	Due           int64             `json:"due"`
-	Expires       int64             `json:"expires,omitempty"`
-	Offer         OfferID           `json:"offer,omitempty"`
-	OfferDeadline int64             `json:"offerDeadline,omitempty"`
-	OfferedAt     int64             `json:"offeredAt,omitempty"`
-	AcceptedAt    int64             `json:"acceptedAt,omitempty"`
-	Agent         UserID            `json:"agent,omitempty"`
-	CustomerName  string            `json:"customerName"`
-	Numbers       []string          `json:"numbers"`
-	Data          map[string]string `json:"data,omitempty"`
-	Disposition   CodeID            `json:"disposition,omitempty"`
-	Comment       string            `json:"comment,omitempty"`
-	Bytes         int64             `json:"bytes"` // counted against the storage quota
+	ID            CallbackID `json:"id"`
+	Seq           uint64     `json:"seq"` // creation order, the last tie-breaker
+	Created       int64      `json:"created"`
+	Due           int64      `json:"due"`
+	Expires       int64      `json:"expires,omitempty"`
+	Offer         OfferID    `json:"offer,omitempty"`
+	OfferDeadline int64      `json:"offerDeadline,omitempty"`
+	Domains       []DomainID `json:"domains"`
+	CustomerName  string     `json:"customerName"`
+	Numbers       []string   `json:"numbers"`
+	*CallbackRecord
+	Queue    QueueID  `json:"queue"`
+	Domain   DomainID `json:"domain"` // where it waits and is routed now
+	Priority int32    `json:"priority"`
+	Attempts int32    `json:"attempts"`
+	Agent    UserID   `json:"agent,omitempty"`
+	Bytes    int32    `json:"bytes"` // counted against the storage quota
+	heapIdx  int32
+	Status   CallbackStatus `json:"status"`
+}
 
-	heapIdx int32
+// CallbackRecord holds a callback's attributes and what happened to it
+// once offered. Its fields are promoted into Callback (and its JSON).
+type CallbackRecord struct {
+	Data        map[string]string `json:"data,omitempty"`
+	OfferedAt   int64             `json:"offeredAt,omitempty"`
+	AcceptedAt  int64             `json:"acceptedAt,omitempty"`
+	Comment     string            `json:"comment,omitempty"`
+	Disposition CodeID            `json:"disposition,omitempty"`
+}
+
+// record returns the callback's record, taking one from the domain's
+// slab when it has none yet.
+func (d *Domain) record(c *Callback) *CallbackRecord {
+	if c.CallbackRecord == nil {
+		if len(d.records) == cap(d.records) {
+			d.records = make([]CallbackRecord, 0, 64)
+		}
+		d.records = d.records[:len(d.records)+1]
+		c.CallbackRecord = &d.records[len(d.records)-1]
+	}
+	return c.CallbackRecord
 }
 
 // Agent is the routing view of one agent, kept by the domain of the
@@ -95,12 +119,26 @@ type Domain struct {
 
 	lines     map[QueueID]*line
 	deadlines deadlineHeap
+	// records is a slab the callbacks' records are taken from, so a
+	// routing decision does not allocate; it is replaced, never grown,
+	// when full, so records already handed out never move.
+	records []CallbackRecord
 }
 
 type line struct {
 	waiting callbackHeap
 	pool    agentPool
 	conf    QueueConf
+	queue   QueueID
+	stats   *QueueStats // the queue's entry in Stats, once it has one
+}
+
+// stat returns the line's statistics, creating them on first use.
+func (d *Domain) lineStats(l *line) *QueueStats {
+	if l.stats == nil {
+		l.stats = d.stats(l.queue)
+	}
+	return l.stats
 }
 
 func newDomain(tenant TenantID, id DomainID) *Domain {
@@ -118,7 +156,7 @@ func newDomain(tenant TenantID, id DomainID) *Domain {
 func (d *Domain) line(q QueueID) *line {
 	l := d.lines[q]
 	if l == nil {
-		l = &line{conf: d.Queues[q]}
+		l = &line{conf: d.Queues[q], queue: q}
 		d.lines[q] = l
 	}
 	return l
@@ -251,7 +289,7 @@ func (d *Domain) schedule(x *opCtx, c *Callback, due int64) {
 	if c.Status != Scheduled {
 		d.setStatus(c, Scheduled)
 	}
-	d.deadlines.push(deadline{at: due, kind: dueAt, id: uint64(c.ID)})
+	d.pushDeadline(deadline{at: due, kind: dueAt, id: uint64(c.ID)})
 	d.emit(x, Event{Kind: EvCallbackScheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(due)})
 }
 
@@ -288,13 +326,13 @@ func (d *Domain) offer(x *opCtx, l *line, c *Callback, a *Agent) {
 	d.OfferSeq++
 	c.Offer = OfferID(uint64(d.ID)<<40 | d.OfferSeq)
 	c.Agent = a.ID
-	c.OfferedAt = x.now
+	d.record(c).OfferedAt = x.now
 	c.OfferDeadline = x.now + int64(d.Policy.OfferTimeout)
 	a.Presence, a.Reason, a.Since = Reserved, "", x.now
 	a.Callback = c.ID
 	a.LastOffer = d.OfferSeq
-	d.deadlines.push(deadline{at: c.OfferDeadline, kind: offerExpiresAt, id: uint64(c.ID)})
-	d.stats(c.Queue).Offered++
+	d.pushDeadline(deadline{at: c.OfferDeadline, kind: offerExpiresAt, id: uint64(c.ID)})
+	d.lineStats(l).Offered++
 	e := Event{Kind: EvCallbackOffered, Queue: c.Queue, Callback: c.ID, Agent: a.ID, Offer: c.Offer}
 	if s := a.switched; s != nil {
 		e.Switched, e.FromPosition, e.ToPosition = true, s.FromPosition, s.ToPosition
@@ -326,7 +364,7 @@ func (d *Domain) releaseAgent(x *opCtx, a *Agent, wrapUp bool) {
 	a.Callback = 0
 	if wrapUp && d.Policy.WrapUp > 0 {
 		a.WrapUntil = x.now + int64(d.Policy.WrapUp)
-		d.deadlines.push(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
+		d.pushDeadline(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
 		d.setPresence(x, a, WrapUp, "")
 		return
 	}
@@ -371,6 +409,47 @@ func (d *Domain) tick(x *opCtx) {
 			}
 		}
 	}
+}
+
+// pushDeadline adds a deadline. When the heap is full it first drops the
+// entries that can no longer fire (tick would skip them: what they time
+// out has moved on), so stale offer deadlines do not make it grow. Every
+// state a dropped entry could fire for again pushes its own entry when it
+// is entered, and the heap order is total, so dropping them changes
+// nothing but memory.
+func (d *Domain) pushDeadline(dl deadline) {
+	if n := len(d.deadlines); n == cap(d.deadlines) && n >= 32 {
+		live := d.deadlines[:0]
+		for _, e := range d.deadlines {
+			if d.deadlineLive(e) {
+				live = append(live, e)
+			}
+		}
+		clear(d.deadlines[len(live):n])
+		d.deadlines = live
+		d.deadlines.heapify()
+	}
+	d.deadlines.push(dl)
+}
+
+// deadlineLive: the entry may still fire (see tick).
+func (d *Domain) deadlineLive(e deadline) bool {
+	switch e.kind {
+	case dueAt:
+		c := d.Callbacks[CallbackID(e.id)]
+		return c != nil && c.Status == Scheduled && c.Due == e.at
+	case offerExpiresAt:
+		c := d.Callbacks[CallbackID(e.id)]
+		return c != nil && c.Status == Offered && c.OfferDeadline == e.at
+	case expiresAt:
+		// An offered or handled callback may wait again before its expiry.
+		c := d.Callbacks[CallbackID(e.id)]
+		return c != nil && c.Expires == e.at && !c.Status.Terminal()
+	case wrapUpEndsAt:
+		a := d.Agents[UserID(e.id)]
+		return a != nil && a.Presence == WrapUp && a.WrapUntil == e.at
+	}
+	return true
 }
 
 // nextDeadline is the earliest pending deadline, or 0.

@@ -23,6 +23,7 @@ const (
 	opTick                             // fire due deadlines
 	opStranded                         // which queues wait with no agent
 	opGet                              // read one callback
+	opActive                           // list the non-terminal callbacks
 )
 
 type cbAction uint8
@@ -60,10 +61,11 @@ type domainOp struct {
 }
 
 type opResult struct {
-	err      error
-	agent    *Agent
-	callback *Callback
-	stranded []QueueID
+	err       error
+	agent     *Agent
+	callback  *Callback
+	stranded  []QueueID
+	callbacks []*Callback
 }
 
 // handle applies one operation. It is the only entry into a domain's state.
@@ -92,7 +94,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		}
 		a.switched = nil // only the offer made on arrival is the switch's
 		if a.Presence == WrapUp {
-			d.deadlines.push(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
+			d.pushDeadline(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
 		}
 	case opDetach:
 		a := d.Agents[op.user]
@@ -125,7 +127,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		d.Callbacks[c.ID] = c
 		c.Domain, c.heapIdx = d.ID, -1
 		if c.Expires != 0 {
-			d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
+			d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
 		}
 		switch c.Status {
 		case 0: // new: starts as scheduled, queued at once when due
@@ -172,6 +174,12 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		d.tick(x)
 	case opStranded:
 		r.stranded = d.stranded(op.only, r.stranded[:0])
+	case opActive:
+		for _, id := range sortedKeys(d.Callbacks) {
+			if c := d.Callbacks[id]; !c.Status.Terminal() {
+				r.callbacks = append(r.callbacks, c)
+			}
+		}
 	case opGet:
 		c := d.Callbacks[op.id]
 		if c == nil {
@@ -283,12 +291,19 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 		}
 		d.setStatus(c, InProgress)
 		c.Attempts++
-		c.AcceptedAt = x.now
-		s := d.stats(c.Queue)
+		d.record(c).AcceptedAt = x.now
+		// The line exists unless restored from a snapshot since the offer;
+		// do not create one (lines show in reports).
+		s, sl := (*QueueStats)(nil), int64(0)
+		if l := d.lines[c.Queue]; l != nil {
+			s, sl = d.lineStats(l), l.conf.ServiceLevel
+		} else {
+			s, sl = d.stats(c.Queue), d.Queues[c.Queue].ServiceLevel
+		}
 		s.Answered++
 		wait := x.now - c.Due
 		s.WaitSum += wait
-		if wait <= d.Queues[c.Queue].ServiceLevel {
+		if wait <= sl {
 			s.AnsweredInSL++
 		}
 		a.Presence, a.Since = Busy, x.now
@@ -303,11 +318,12 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 		}
 		a := d.Agents[c.Agent]
 		s := d.stats(c.Queue)
-		s.HandleSum += x.now - c.AcceptedAt
+		s.HandleSum += x.now - d.record(c).AcceptedAt
 		c.Offer, c.OfferDeadline = 0, 0
 		if op.action == actComplete {
 			d.setStatus(c, Completed)
-			c.Disposition, c.Comment = op.code2, op.reason
+			r := d.record(c)
+			r.Disposition, r.Comment = op.code2, op.reason
 			s.Completed++
 			d.emit(x, Event{Kind: EvCallbackCompleted, Queue: c.Queue, Callback: c.ID, Agent: c.Agent, Object: uint64(op.code2)})
 		} else {
@@ -324,7 +340,7 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 					// Its expiry fired while it was in progress and was
 					// dropped; waiting again, it expires at the next tick,
 					// as it does after a restore (see rebuild).
-					d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
+					d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
 				}
 			}
 		}

@@ -18,6 +18,10 @@ type Engine struct {
 	NextTenant TenantID             `json:"nextTenant"`
 
 	events []Event // reused by every Apply
+
+	// last is the tenant of the previous tenant command: commands of one
+	// tenant usually come in runs. Cleared when a tenant is deleted.
+	last *Tenant
 }
 
 // NewEngine returns an empty engine.
@@ -68,6 +72,7 @@ func (e *Engine) apply(x *opCtx, cmd Command) (uint64, error) {
 			return 0, notFound("tenantId")
 		}
 		delete(e.Tenants, c.Tenant)
+		e.last = nil
 		t.emit(x, Event{Kind: EvTenantDeleted})
 		return 0, nil
 	case *Tick:
@@ -88,9 +93,13 @@ func (e *Engine) apply(x *opCtx, cmd Command) (uint64, error) {
 		}
 		return 0, nil
 	case TenantCommand:
-		t := e.Tenants[c.TenantOf()]
-		if t == nil {
-			return 0, notFound("tenantId")
+		id := c.TenantOf()
+		t := e.last
+		if t == nil || t.ID != id {
+			if t = e.Tenants[id]; t == nil {
+				return 0, notFound("tenantId")
+			}
+			e.last = t
 		}
 		return t.apply(x, c, principalOf(c))
 	}
@@ -243,8 +252,12 @@ func (e *Engine) updateTenant(x *opCtx, c *UpdateTenant) error {
 		t.Features[f] = on
 	}
 	if c.Policy != nil {
+		was := t.Policy.Duplicates
 		t.Policy = policy
 		t.configureAll(x)
+		if policy.Duplicates != was {
+			t.indexNumbers(x)
+		}
 	}
 	t.emit(x, Event{Kind: EvTenantUpdated})
 	return nil
@@ -328,8 +341,9 @@ func Restore(b []byte) (*Engine, error) {
 		t.routing = make(map[DomainID]*Domain, len(img.Domains))
 		for _, d := range img.Domains {
 			d.rebuild()
-			t.routing[d.ID] = d
+			t.setDomain(d.ID, d)
 		}
+		t.reindex()
 		e.Tenants[t.ID] = t
 	}
 	return e, nil

@@ -64,25 +64,28 @@ func (k EventKind) String() string {
 // Event is one fact that followed from a command. It is a flat value so the
 // core can append events without allocating. Fields that do not apply to a
 // kind are zero.
+//
+// The fields are ordered by size so the struct has no padding (88 bytes):
+// events are copied on every command.
 type Event struct {
-	Kind     EventKind
 	At       int64 // unix nanoseconds of the command that caused it
-	Tenant   TenantID
-	Domain   DomainID
-	Queue    QueueID
 	Callback CallbackID
-	Agent    UserID
 	Offer    OfferID
 	// Object is the identifier of a created or changed configuration
 	// object; for scheduled and rescheduled callbacks the due time; for an
 	// accepted offer the customer's wait in nanoseconds.
-	Object   uint64
-	Presence Presence
+	Object uint64
 	// Position switches: the agent's active position index before and
 	// after. Switched says the switch was automatic, made for this offer.
 	FromPosition, ToPosition int
-	Switched                 bool
 	Reason                   string
+	Tenant                   TenantID
+	Domain                   DomainID
+	Queue                    QueueID
+	Agent                    UserID
+	Kind                     EventKind
+	Presence                 Presence
+	Switched                 bool
 }
 
 // Time returns the event time.

@@ -207,7 +207,21 @@ func (h *deadlineHeap) pop() deadline {
 	n := len(s) - 1
 	s[0] = s[n]
 	s = s[:n]
-	for i := 0; ; {
+	s.down(0)
+	*h = s
+	return top
+}
+
+// heapify restores the heap order of the whole slice.
+func (h deadlineHeap) heapify() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (s deadlineHeap) down(i int) {
+	n := len(s)
+	for {
 		l := 2*i + 1
 		if l >= n {
 			break
@@ -222,6 +236,4 @@ func (h *deadlineHeap) pop() deadline {
 		s[i], s[m] = s[m], s[i]
 		i = m
 	}
-	*h = s
-	return top
 }

@@ -12,7 +12,7 @@ import (
 
 // Callback returns a copy of one callback as the principal may see it.
 func (t *Tenant) Callback(by Principal, id CallbackID) (Callback, error) {
-	did, ok := t.CallbackDomain[id]
+	did, ok := t.callbackDomain(id)
 	if !ok {
 		return Callback{}, notFound("callbackId")
 	}
@@ -26,7 +26,13 @@ func (t *Tenant) Callback(by Principal, id CallbackID) (Callback, error) {
 	c := *r.callback
 	c.heapIdx = 0
 	c.Domains, c.Numbers = slices.Clone(c.Domains), slices.Clone(c.Numbers)
-	c.Data = maps.Clone(c.Data)
+	if c.CallbackRecord != nil {
+		r := *c.CallbackRecord
+		r.Data = maps.Clone(r.Data)
+		c.CallbackRecord = &r
+	} else {
+		c.CallbackRecord = &CallbackRecord{}
+	}
 	return c, nil
 }
 

@@ -2,7 +2,6 @@ package actors
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -143,13 +142,18 @@ type Tenant struct {
 	Idempotency    map[string]idempotent    `json:"idempotency"`
 	IdemOrder      []idempotencyEntry       `json:"idemOrder"` // oldest first
 	CallbackDomain map[CallbackID]DomainID  `json:"callbackDomain"`
-	ActiveNumbers  map[string]CallbackID    `json:"activeNumbers"` // queue/number of non-terminal callbacks
+	ActiveNumbers  numberIndex              `json:"activeNumbers"` // queue/number of non-terminal callbacks
 	StorageUsed    int64                    `json:"storageUsed"`
 	Audit          []AuditEntry             `json:"audit"`
 	Next           Counters                 `json:"next"`
 
 	routing  map[DomainID]*Domain
-	auditBuf []AuditEntry                               // backing array of Audit once it is full (see audit)
+	auditBuf []AuditEntry // backing array of Audit once it is full (see audit)
+	// doms and cbDomain are dense copies of routing and CallbackDomain,
+	// indexed by identifier (both are small integers allocated in order),
+	// so the hot path looks them up without hashing.
+	doms     []*Domain
+	cbDomain []DomainID
 	port     func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
 	op       domainOp
 	res      opResult
@@ -162,17 +166,69 @@ func newTenant(id TenantID, c *CreateTenant) *Tenant {
 		Domains: map[DomainID]*DomainNode{}, Users: map[UserID]*User{}, Apps: map[AppID]*App{},
 		Groups: map[GroupID]*Group{}, Folders: map[FolderID]*Folder{}, Queues: map[QueueID]*Queue{},
 		Codes: map[CodeID]*Code{}, APIKeys: map[string]Principal{}, Idempotency: map[string]idempotent{},
-		CallbackDomain: map[CallbackID]DomainID{}, ActiveNumbers: map[string]CallbackID{},
-		routing: map[DomainID]*Domain{},
+		CallbackDomain: map[CallbackID]DomainID{},
+		routing:        map[DomainID]*Domain{},
 	}
 	return t
+}
+
+// setDomain adds (d non-nil) or removes a domain's routing state.
+func (t *Tenant) setDomain(id DomainID, d *Domain) {
+	if d == nil {
+		delete(t.routing, id)
+		if int(id) < len(t.doms) {
+			t.doms[id] = nil
+		}
+		return
+	}
+	t.routing[id] = d
+	if int(id) >= len(t.doms) {
+		t.doms = append(t.doms, make([]*Domain, int(id)+1-len(t.doms))...)
+	}
+	t.doms[id] = d
+}
+
+// domain returns a domain's routing state, or nil.
+func (t *Tenant) domain(id DomainID) *Domain {
+	if int(id) < len(t.doms) {
+		return t.doms[id]
+	}
+	return nil
+}
+
+// setCallbackDomain records where a callback waits now.
+func (t *Tenant) setCallbackDomain(id CallbackID, d DomainID) {
+	t.CallbackDomain[id] = d
+	if uint64(id) >= uint64(len(t.cbDomain)) {
+		t.cbDomain = append(t.cbDomain, make([]DomainID, int(id)+1-len(t.cbDomain))...)
+	}
+	t.cbDomain[id] = d
+}
+
+// callbackDomain says where a callback waits, or false if there is no
+// such callback.
+func (t *Tenant) callbackDomain(id CallbackID) (DomainID, bool) {
+	if uint64(id) < uint64(len(t.cbDomain)) {
+		if d := t.cbDomain[id]; d != 0 {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// reindex rebuilds the dense indexes after a restore.
+func (t *Tenant) reindex() {
+	t.cbDomain = nil
+	for _, id := range sortedKeys(t.CallbackDomain) {
+		t.setCallbackDomain(id, t.CallbackDomain[id])
+	}
 }
 
 // call runs one domain operation through the tenant's port.
 func (t *Tenant) call(did DomainID, op *domainOp) *opResult {
 	r := &t.res
 	*r = opResult{stranded: r.stranded[:0]}
-	d := t.routing[did]
+	d := t.domain(did)
 	if t.port != nil {
 		t.port(d, op, r)
 	} else {
@@ -353,7 +409,7 @@ func (t *Tenant) createDomain(x *opCtx, by Principal, c *CreateDomain) (uint64, 
 
 func (t *Tenant) addDomain(x *opCtx, n *DomainNode) {
 	t.Domains[n.ID] = n
-	t.routing[n.ID] = newDomain(t.ID, n.ID)
+	t.setDomain(n.ID, newDomain(t.ID, n.ID))
 	t.configure(x, n.ID)
 	t.emit(x, Event{Kind: EvDomainCreated, Domain: n.ID, Object: uint64(n.Parent)})
 }
@@ -392,7 +448,7 @@ func (t *Tenant) deleteDomain(x *opCtx, by Principal, c *DeleteDomain) error {
 		return refuse(ErrConflict, "domainId", "the domain is not empty: it still holds %s", what)
 	}
 	delete(t.Domains, n.ID)
-	delete(t.routing, n.ID)
+	t.setDomain(n.ID, nil)
 	for _, u := range t.Users {
 		for i := range u.Grants {
 			u.Grants[i].Scope.Domains = slices.DeleteFunc(u.Grants[i].Scope.Domains, func(d DomainID) bool { return d == n.ID })
@@ -434,7 +490,7 @@ func (t *Tenant) domainUse(d DomainID) string {
 			return "codes"
 		}
 	}
-	if len(t.routing[d].Callbacks) > 0 {
+	if len(t.domain(d).Callbacks) > 0 {
 		return "callbacks"
 	}
 	return ""
@@ -778,17 +834,24 @@ func (t *Tenant) moveAgent(x *opCtx, u *User, to int, automatic bool) bool {
 // mirrorPresence keeps the tenant's view of agent presence in step with
 // the events its domains emitted.
 func (t *Tenant) mirrorPresence(events []Event, from int) {
-	for _, e := range events[from:] {
+	var u *User // the last user looked up: an agent's events come together
+	for i := from; i < len(events); i++ {
+		e := &events[i]
+		var p Presence
 		switch e.Kind {
 		case EvPresenceChanged:
-			if u := t.Users[e.Agent]; u != nil {
-				u.Presence = e.Presence
-			}
+			p = e.Presence
 		case EvCallbackOffered:
-			if u := t.Users[e.Agent]; u != nil {
-				u.Presence = Reserved
+			p = Reserved
+		default:
+			continue
+		}
+		if u == nil || u.ID != e.Agent {
+			if u = t.Users[e.Agent]; u == nil {
+				continue
 			}
 		}
+		u.Presence = p
 	}
 }
 
@@ -815,7 +878,7 @@ func (t *Tenant) autoSwitch(x *opCtx, start int) {
 	look = slices.Compact(look)
 	users := sortedKeys(t.Users)
 	for _, did := range look {
-		if t.routing[did] == nil {
+		if t.domain(did) == nil {
 			continue
 		}
 		op := t.newOp(opStranded, x)
@@ -911,9 +974,10 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 			due = c.ScheduledAt.UnixNano()
 		}
 	}
-	if t.Policy.Duplicates == DuplicateReject {
+	indexed := t.Policy.Duplicates == DuplicateReject
+	if indexed {
 		for i, n := range c.Numbers {
-			if prev, ok := t.ActiveNumbers[numberKey(q.ID, n)]; ok {
+			if prev, ok := t.ActiveNumbers.get(q.ID, n); ok {
 				return 0, refuse(ErrDuplicate, fieldIndex("numbers", i, ""), "callback %d for this number is already active in this queue", prev)
 			}
 		}
@@ -926,21 +990,24 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 	cb := &Callback{
 		ID: t.Next.Callback, Seq: uint64(t.Next.Callback), Queue: q.ID, Domains: []DomainID{dom},
 		Priority: int32(c.Priority), Created: x.now, Due: due, CustomerName: c.CustomerName,
-		Numbers: slices.Clone(c.Numbers), Bytes: bytes,
+		Numbers: slices.Clone(c.Numbers), Bytes: int32(bytes),
 	}
 	if len(c.Data) > 0 {
-		cb.Data = make(map[string]string, len(c.Data))
+		data := make(map[string]string, len(c.Data))
 		for k, v := range c.Data {
-			cb.Data[k] = v
+			data[k] = v
 		}
+		cb.CallbackRecord = &CallbackRecord{Data: data}
 	}
 	if t.Policy.CallbackTTL > 0 {
 		cb.Expires = due + int64(t.Policy.CallbackTTL)
 	}
 	t.StorageUsed += bytes
-	t.CallbackDomain[cb.ID] = dom
+	t.setCallbackDomain(cb.ID, dom)
 	for _, n := range cb.Numbers {
-		t.ActiveNumbers[numberKey(q.ID, n)] = cb.ID
+		if indexed {
+			t.ActiveNumbers.put(q.ID, n, cb.ID)
+		}
 	}
 	if c.IdempotencyKey != "" {
 		t.Idempotency[c.IdempotencyKey] = idempotent{Callback: cb.ID, At: x.now, Hash: c.RequestHash}
@@ -951,10 +1018,6 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 	op.callback = cb
 	t.call(dom, op)
 	return uint64(cb.ID), nil
-}
-
-func numberKey(q QueueID, n string) string {
-	return strconv.FormatUint(uint64(q), 10) + "/" + n
 }
 
 func validNumber(n string) bool {
@@ -1013,7 +1076,7 @@ func (t *Tenant) callbackCommand(x *opCtx, by Principal, cmd TenantCommand) erro
 			return invalid("comment", "at most %d bytes", maxDataLen)
 		}
 	}
-	did, ok := t.CallbackDomain[op.id]
+	did, ok := t.callbackDomain(op.id)
 	if !ok {
 		return notFound("callbackId")
 	}
@@ -1038,15 +1101,32 @@ func (t *Tenant) validDisposition(by Principal, id CodeID) error {
 	return nil
 }
 
+// indexNumbers makes ActiveNumbers agree with the duplicate policy: it is
+// kept only while duplicates are rejected (nobody reads it otherwise, and
+// it is an entry per number of every waiting callback). When rejection is
+// turned on it is rebuilt from the active callbacks, in domain and then
+// callback order, so a number held by several (created while duplicates
+// were allowed) maps to the newest.
+func (t *Tenant) indexNumbers(x *opCtx) {
+	t.ActiveNumbers = numberIndex{}
+	if t.Policy.Duplicates != DuplicateReject {
+		return
+	}
+	for _, did := range sortedKeys(t.routing) {
+		for _, c := range t.call(did, t.newOp(opActive, x)).callbacks {
+			for _, n := range c.Numbers {
+				t.ActiveNumbers.put(c.Queue, n, c.ID)
+			}
+		}
+	}
+}
+
 // release frees what only active callbacks hold: their numbers for the
 // duplicate check. Their data stays, counted in storage, until the tenant
 // is deleted.
 func (t *Tenant) release(c *Callback) {
 	for _, n := range c.Numbers {
-		k := numberKey(c.Queue, n)
-		if t.ActiveNumbers[k] == c.ID {
-			delete(t.ActiveNumbers, k)
-		}
+		t.ActiveNumbers.release(c.Queue, n, c.ID)
 	}
 }
 
@@ -1054,7 +1134,7 @@ func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
 	if !t.Features[FeatureTransfers] {
 		return refuse(ErrFeatureDisabled, "queueId", "transfers are not enabled for this tenant")
 	}
-	did, ok := t.CallbackDomain[c.Callback]
+	did, ok := t.callbackDomain(c.Callback)
 	if !ok {
 		return notFound("callbackId")
 	}
@@ -1079,9 +1159,11 @@ func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
 	if !slices.Contains(cb.Domains, q.Domain) {
 		cb.Domains = append(cb.Domains, q.Domain)
 	}
-	t.CallbackDomain[cb.ID] = q.Domain
-	for _, n := range cb.Numbers {
-		t.ActiveNumbers[numberKey(q.ID, n)] = cb.ID
+	t.setCallbackDomain(cb.ID, q.Domain)
+	if t.Policy.Duplicates == DuplicateReject {
+		for _, n := range cb.Numbers {
+			t.ActiveNumbers.put(q.ID, n, cb.ID)
+		}
 	}
 	t.emit(x, Event{Kind: EvCallbackTransferred, Domain: q.Domain, Queue: q.ID, Callback: cb.ID, Object: uint64(from)})
 	add := t.newOp(opAddCallback, x)
@@ -1094,7 +1176,7 @@ func (t *Tenant) tick(x *opCtx) {
 	t.expireIdempotency(x.now)
 	start := len(*x.events)
 	for _, did := range sortedKeys(t.routing) {
-		if d := t.routing[did]; d.nextDeadline() == 0 || d.nextDeadline() > x.now {
+		if d := t.domain(did); d.nextDeadline() == 0 || d.nextDeadline() > x.now {
 			continue
 		}
 		t.call(did, t.newOp(opTick, x))
@@ -1105,8 +1187,8 @@ func (t *Tenant) tick(x *opCtx) {
 	}
 	for _, e := range (*x.events)[start:] {
 		if e.Kind == EvCallbackExpired || e.Kind == EvCallbackFailed {
-			if did, ok := t.CallbackDomain[e.Callback]; ok {
-				if c := t.routing[did].Callbacks[e.Callback]; c != nil {
+			if did, ok := t.callbackDomain(e.Callback); ok {
+				if c := t.domain(did).Callbacks[e.Callback]; c != nil {
 					t.release(c)
 				}
 			}
