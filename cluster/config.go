@@ -23,6 +23,9 @@ type Config struct {
 	NodeID   string // unique and stable; defaults to BindAddr
 	DataDir  string // holds log/, snapshots/ and raft.db or wal/
 	BindAddr string // Raft TCP address, host:port on this machine
+	// AdvertiseAddr is the Raft address peers dial (a proxy in front of
+	// BindAddr, say); empty means BindAddr.
+	AdvertiseAddr string
 	Store    string // StoreWAL or StoreBoltDB
 	HTTPAddr string // where this node serves the API, announced when it leads
 

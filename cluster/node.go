@@ -37,8 +37,11 @@ type Node struct {
 // says so and the node has no state, and starts raft, the proposer and the
 // deadline ticker.
 func Open(cfg Config) (*Node, error) {
+	if cfg.AdvertiseAddr == "" {
+		cfg.AdvertiseAddr = cfg.BindAddr
+	}
 	if cfg.NodeID == "" {
-		cfg.NodeID = cfg.BindAddr
+		cfg.NodeID = cfg.AdvertiseAddr
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -60,9 +63,9 @@ func Open(cfg Config) (*Node, error) {
 	}
 	n.trans = cfg.Transport
 	if n.trans == nil {
-		addr, err := net.ResolveTCPAddr("tcp", cfg.BindAddr)
+		addr, err := net.ResolveTCPAddr("tcp", cfg.AdvertiseAddr)
 		if err != nil {
-			return fail(fmt.Errorf("cluster: bind address: %w", err))
+			return fail(fmt.Errorf("cluster: advertise address: %w", err))
 		}
 		t, err := raft.NewTCPTransportWithLogger(cfg.BindAddr, addr, 3, 10*time.Second, rc.Logger)
 		if err != nil {

@@ -345,6 +345,16 @@ func TestProcessKillLeader(t *testing.T) {
 	killed.start(t)
 	converged(t, ps)
 	checkExactlyOnce(t, ps, ts, acked)
+	// A linearizable read asked of a follower is answered by the leader.
+	l := leader(t, ps)
+	for _, p := range ps {
+		if p != l {
+			if _, err := call("GET", "http://"+p.http+"/v1/callbacks?pageSize=1", ts.admin, nil, nil, "Ringback-Read-Consistency", "linearizable"); err != nil {
+				t.Fatalf("linearizable read via a follower: %v", err)
+			}
+			break
+		}
+	}
 
 	// Restart every node: the same state comes back.
 	for _, p := range ps {

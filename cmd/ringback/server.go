@@ -31,6 +31,7 @@ type serverFlags struct {
 	DataDir        string
 	HTTPAddr       string
 	RaftAddr       string
+	RaftAdvertise  string
 	Store          string
 	Join           []string
 	BootstrapExpct int
@@ -44,6 +45,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.DataDir, "data-dir", "./data", "where the log, snapshots and the operator token live")
 	fs.StringVar(&f.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP API")
 	fs.StringVar(&f.RaftAddr, "raft-addr", "127.0.0.1:7000", "address for Raft traffic between nodes")
+	fs.StringVar(&f.RaftAdvertise, "raft-advertise", "", "Raft address peers dial, when it differs from --raft-addr (a proxy)")
 	fs.StringVar(&f.Store, "store", cluster.StoreWAL, `log store: "wal" or "boltdb"`)
 	fs.StringSliceVar(&f.Join, "join", nil, "Raft addresses of every voter (this node included) for the first start")
 	fs.IntVar(&f.BootstrapExpct, "bootstrap-expect", 0, "number of voters named by --join (must match)")
@@ -72,8 +74,12 @@ func (f *serverFlags) validate() error {
 	if f.BootstrapExpct != 0 && f.BootstrapExpct != len(f.Join) {
 		return fmt.Errorf("--bootstrap-expect %d does not match the %d addresses in --join", f.BootstrapExpct, len(f.Join))
 	}
-	if len(f.Join) > 0 && !contains(f.Join, f.RaftAddr) {
-		return fmt.Errorf("--join must list this node's own --raft-addr %s", f.RaftAddr)
+	self := f.RaftAddr
+	if f.RaftAdvertise != "" {
+		self = f.RaftAdvertise
+	}
+	if len(f.Join) > 0 && !contains(f.Join, self) {
+		return fmt.Errorf("--join must list this node's own Raft address %s", self)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(f.LogLevel)); err != nil {
@@ -149,7 +155,7 @@ func runServer(ctx context.Context, f serverFlags, out interface{ Write([]byte) 
 	}
 	hub := api.NewHub()
 	cfg := cluster.DefaultConfig()
-	cfg.DataDir, cfg.BindAddr, cfg.Store, cfg.HTTPAddr = f.DataDir, f.RaftAddr, f.Store, f.HTTPAddr
+	cfg.DataDir, cfg.BindAddr, cfg.AdvertiseAddr, cfg.Store, cfg.HTTPAddr = f.DataDir, f.RaftAddr, f.RaftAdvertise, f.Store, f.HTTPAddr
 	cfg.Peers, cfg.Join, cfg.Logger, cfg.OnEvents = f.Join, f.JoinExisting, log, hub.Publish
 	node, err := cluster.Open(cfg)
 	if err != nil {

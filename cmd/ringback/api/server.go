@@ -120,7 +120,7 @@ func (s *Server) Hub() *Hub { return s.o.Hub }
 const forwardedHeader = "X-Ringback-Forwarded"
 
 func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
-	write := r.Method != http.MethodGet && r.Method != http.MethodHead
+	write := r.Method != http.MethodGet && r.Method != http.MethodHead || linearizableRequest(r)
 	if !write || s.o.Node.IsLeader() || !strings.HasPrefix(r.URL.Path, "/v1/") {
 		s.mux.ServeHTTP(w, r)
 		return
@@ -144,9 +144,20 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 
 // caller is who a request acts as.
 type caller struct {
-	operator bool
-	tenant   actors.TenantID
-	p        actors.Principal
+	operator     bool
+	tenant       actors.TenantID
+	p            actors.Principal
+	linearizable bool // reads must reflect every write acknowledged before
+}
+
+// ConsistencyHeader asks for a linearizable read: the leader confirms it
+// still leads and applies everything committed before answering (a
+// follower forwards such a request to the leader). Without it, reads are
+// served from the local state, which a follower may have not yet caught up.
+const ConsistencyHeader = "Ringback-Read-Consistency"
+
+func linearizableRequest(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get(ConsistencyHeader), "linearizable")
 }
 
 func (c caller) target() actors.Target { return actors.Target{Tenant: c.tenant, By: c.p} }
@@ -221,7 +232,8 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "the tenant is disabled; its data is kept")
 		return
 	}
-	next(huma.WithValue(ctx, callerKey{}, caller{tenant: tid, p: p}))
+	next(huma.WithValue(ctx, callerKey{}, caller{tenant: tid, p: p,
+		linearizable: strings.EqualFold(ctx.Header(ConsistencyHeader), "linearizable")}))
 }
 
 var errUnknownKey = errors.New("unknown key")
@@ -325,7 +337,7 @@ func (s *Server) propose(ctx context.Context, cmd actors.Command) (actors.Outcom
 // read runs fn on the caller's tenant (locally; linearizable when asked).
 func (s *Server) read(ctx context.Context, linearizable bool, fn func(*actors.Tenant) error) error {
 	c := callerOf(ctx)
-	if err := s.o.Node.Read(ctx, linearizable, c.tenant, fn); err != nil {
+	if err := s.o.Node.Read(ctx, linearizable || c.linearizable, c.tenant, fn); err != nil {
 		return s.problem(ctx, err)
 	}
 	return nil
