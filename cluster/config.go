@@ -26,8 +26,8 @@ type Config struct {
 	// AdvertiseAddr is the Raft address peers dial (a proxy in front of
 	// BindAddr, say); empty means BindAddr.
 	AdvertiseAddr string
-	Store    string // StoreWAL or StoreBoltDB
-	HTTPAddr string // where this node serves the API, announced when it leads
+	Store         string // StoreWAL or StoreBoltDB
+	HTTPAddr      string // where this node serves the API, announced when it leads
 
 	// OnEvents receives the events of every applied command, on every
 	// node, on the apply goroutine: it must not block.
