@@ -126,13 +126,19 @@ func TestLinearizableUnderFaults(t *testing.T) {
 		time.Sleep(600 * time.Millisecond)
 		kind := kinds[round%len(kinds)]
 		drop := (round%len(kinds)+round/len(kinds))%2 == 0
-		mu.Lock()
-		victim := ps[round%3]
-		mu.Unlock()
+		var victim *proc
 		l := leaderIndex(ps, &mu)
 		f := (l + 1 + round%2) % 3 // a follower (or any node when no leader is known)
 		if l < 0 {
 			l, f = round%3, (round+1)%3
+		}
+		if kind == "kill -9" || kind == "SIGSTOP" {
+			// The leader in even cycles (a paused leader that resumes still
+			// believing it leads), a follower in odd ones.
+			victim = ps[l]
+			if round/len(kinds)%2 == 1 {
+				victim = ps[f]
+			}
 		}
 		t0 := time.Now()
 		switch kind {
@@ -147,7 +153,10 @@ func TestLinearizableUnderFaults(t *testing.T) {
 		case "SIGSTOP":
 			if victim.cmd != nil {
 				_ = victim.cmd.Process.Signal(syscall.SIGSTOP)
-				time.Sleep(2500 * time.Millisecond) // past the election timeout
+				// Past the election timeout and the client timeout, so that
+				// requests sent after the others elected a new leader are
+				// still waiting when it resumes.
+				time.Sleep(3500 * time.Millisecond)
 				_ = victim.cmd.Process.Signal(syscall.SIGCONT)
 			}
 		case "isolate leader":
@@ -500,7 +509,13 @@ func (h *linHistory) read(client int, p *proc, ts tenantSetup, r *rand.Rand) {
 		id = h.maxID + 1 + uint64(r.IntN(4))
 		h.probes++
 	} else {
-		key = h.order[r.IntN(len(h.order))]
+		// Half the time one of the latest acknowledged: a stale read shows.
+		n := len(h.order)
+		k := r.IntN(n)
+		if r.IntN(2) == 0 {
+			k = n - 1 - r.IntN(min(n, 8))
+		}
+		key = h.order[k]
 		id = h.acked[key]
 	}
 	h.mu.Unlock()
