@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +26,10 @@ import (
 type System struct {
 	as   *actor.ActorSystem
 	root *actor.PID
+	// dir maps a tenant to its actor, written only by the root as it
+	// spawns and stops them, so batches and queries for one tenant go
+	// straight to it instead of queueing behind the root.
+	dir *sync.Map
 }
 
 const requestTimeout = 5 * time.Minute
@@ -36,9 +41,10 @@ func NewSystem(e *Engine) *System {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	})
 	as := actor.NewActorSystem(quiet)
-	r := &rootActor{e: e, tenants: map[TenantID]*actor.PID{}}
+	dir := &sync.Map{}
+	r := &rootActor{e: e, tenants: map[TenantID]*actor.PID{}, dir: dir}
 	root := as.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
-	s := &System{as: as, root: root}
+	s := &System{as: as, root: root, dir: dir}
 	s.request(&startMsg{})
 	return s
 }
@@ -66,13 +72,26 @@ func (s *System) Apply(cmd Command, now time.Time) (Result, []Event, error) {
 // message (as the replicated log delivers a batch), and returns their
 // outcomes.
 func (s *System) ApplyBatch(tenant TenantID, cmds []TenantCommand, now time.Time) []Outcome {
-	return s.request(&batchMsg{tenant: tenant, cmds: cmds, now: now}).([]Outcome)
+	res, err := s.ApplyBatchAsync(tenant, cmds, now).Result()
+	if err != nil {
+		panic(fmt.Sprintf("actors: batch for tenant %d: %v", tenant, err))
+	}
+	return res.([]Outcome)
+}
+
+// tenantPID is the actor a tenant's messages go to: its own, or the root
+// (which answers "not found") for a tenant that does not exist.
+func (s *System) tenantPID(t TenantID) *actor.PID {
+	if pid, ok := s.dir.Load(t); ok {
+		return pid.(*actor.PID)
+	}
+	return s.root
 }
 
 // ApplyBatchAsync is ApplyBatch without waiting; the outcomes arrive on the
 // returned future.
 func (s *System) ApplyBatchAsync(tenant TenantID, cmds []TenantCommand, now time.Time) *actor.Future {
-	return s.as.Root.RequestFuture(s.root, &batchMsg{tenant: tenant, cmds: cmds, now: now}, requestTimeout)
+	return s.as.Root.RequestFuture(s.tenantPID(tenant), &batchMsg{tenant: tenant, cmds: cmds, now: now}, requestTimeout)
 }
 
 // TenantBatch is the answer to ApplyTenantBatchAsync: the outcomes, and
@@ -85,7 +104,7 @@ type TenantBatch struct {
 // ApplyTenantBatchAsync is ApplyBatchAsync whose future yields a
 // *TenantBatch, so the caller learns the tenant's next deadline too.
 func (s *System) ApplyTenantBatchAsync(tenant TenantID, cmds []TenantCommand, now time.Time) *actor.Future {
-	return s.as.Root.RequestFuture(s.root, &batchMsg{tenant: tenant, cmds: cmds, now: now, withDeadline: true}, requestTimeout)
+	return s.as.Root.RequestFuture(s.tenantPID(tenant), &batchMsg{tenant: tenant, cmds: cmds, now: now, withDeadline: true}, requestTimeout)
 }
 
 // NextDeadlines returns every active tenant's earliest pending deadline
@@ -114,16 +133,25 @@ func (s *System) Tenants(host string) []TenantSummary {
 	return s.request(&tenantsMsg{host: host}).([]TenantSummary)
 }
 
-// Snapshot encodes the whole state, as Engine.Snapshot does.
+// Snapshot encodes the whole state, as Engine.Snapshot does. Batches go
+// to tenant actors directly, so call it when none is in flight (the FSM
+// does: between two applies).
 func (s *System) Snapshot() ([]byte, error) {
 	o := s.request(&snapshotMsg{}).(*snapshotReply)
 	return o.b, o.err
 }
 
 // Query runs fn on a tenant's state inside its actor, after every command
-// sent before it. fn must only read.
+// of that tenant whose outcome has been returned. fn must only read.
 func (s *System) Query(tenant TenantID, fn func(*Tenant) error) error {
-	return s.request(&queryMsg{tenant: tenant, fn: fn}).(*queryReply).err
+	res, err := s.as.Root.RequestFuture(s.tenantPID(tenant), &queryMsg{tenant: tenant, fn: fn}, requestTimeout).Result()
+	if errors.Is(err, actor.ErrDeadLetter) {
+		return notFound("tenantId") // deleted while the query was on its way
+	}
+	if err != nil {
+		panic(fmt.Sprintf("actors: query tenant %d: %v", tenant, err))
+	}
+	return res.(*queryReply).err
 }
 
 func (s *System) request(msg any) any {
@@ -172,6 +200,7 @@ type (
 type rootActor struct {
 	e       *Engine
 	tenants map[TenantID]*actor.PID
+	dir     *sync.Map // the System's directory, kept in step with tenants
 }
 
 func (r *rootActor) Receive(ctx actor.Context) {
@@ -235,6 +264,7 @@ func (r *rootActor) Receive(ctx actor.Context) {
 func (r *rootActor) spawn(ctx actor.Context, t *Tenant) {
 	ta := &tenantActor{t: t, domains: map[DomainID]*actor.PID{}}
 	r.tenants[t.ID] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ta }))
+	r.dir.Store(t.ID, r.tenants[t.ID])
 }
 
 // inTenant runs fn inside the tenant's actor and waits for it.
@@ -276,6 +306,7 @@ func (r *rootActor) apply(ctx actor.Context, m *applyMsg) {
 		}
 		r.inTenant(ctx, id, func() { out.Result.ID, out.Err = r.e.apply(x, c) })
 		if _, gone := r.e.Tenants[id]; !gone {
+			r.dir.Delete(id)
 			ctx.Stop(r.tenants[id])
 			delete(r.tenants, id)
 		}

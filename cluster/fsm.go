@@ -32,6 +32,7 @@ type FSM struct {
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
 
 	next    atomic.Int64  // earliest pending deadline, for the leader's ticker
+	applied atomic.Uint64 // last log index the FSM has finished applying
 	purge   chan struct{} // a tenant was deleted: compact its data away
 	timings *timings
 }
@@ -74,6 +75,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			}
 		}
 		out[i] = outs
+	}
+	if len(logs) > 0 {
+		f.applied.Store(logs[len(logs)-1].Index)
 	}
 	f.publishNext()
 	return out
@@ -201,8 +205,8 @@ func (f *FSM) Tenants(host string) []actors.TenantSummary {
 
 // State returns the encoded state and its hash.
 func (f *FSM) State() ([]byte, [32]byte, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.mu.Lock() // not during an ApplyBatch: batches reach tenant actors directly
+	defer f.mu.Unlock()
 	b, err := f.sys.Snapshot()
 	return b, sha256.Sum256(b), err
 }

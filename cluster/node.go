@@ -77,6 +77,12 @@ func Open(cfg Config) (*Node, error) {
 	if n.startIndex, err = logs.LastIndex(); err != nil {
 		return fail(fmt.Errorf("cluster: read log: %w", err))
 	}
+	// raft restores the newest snapshot before it applies any entry, and
+	// reports entries applied as soon as it hands them to the FSM; the
+	// FSM's own count starts from that snapshot.
+	if metas, err := snaps.List(); err == nil && len(metas) > 0 {
+		n.fsm.applied.Store(metas[0].Index)
+	}
 	has, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
 		return fail(fmt.Errorf("cluster: inspect state: %w", err))
@@ -310,7 +316,7 @@ func (n *Node) Leader() (string, string) {
 
 // Ready reports whether the node has applied everything its log held when
 // it started, so its local reads are no older than before a restart.
-func (n *Node) Ready() bool { return n.raft.AppliedIndex() >= n.startIndex }
+func (n *Node) Ready() bool { return n.fsm.applied.Load() >= n.startIndex }
 
 // IsLeader reports whether this node leads.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
