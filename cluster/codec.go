@@ -2,9 +2,9 @@ package cluster
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 
 	"github.com/ringbackhq/ringback/actors"
 )
