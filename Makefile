@@ -32,8 +32,8 @@ bench:
 	@rm -f bench.out
 	$(BENCH) -timeout 5m -bench '^Benchmark(Routing|Memory)$$' -benchtime $(BENCHTIME) ./bench/... 2>&1 | tee -a bench.out
 	$(BENCH) -timeout 5m -bench '^Benchmark(StoreLogs|RaftApply)$$' -benchtime $(BENCHTIME) ./bench/... 2>&1 | tee -a bench.out
-	$(BENCH) -timeout 4m -bench '^BenchmarkCluster$$/nodes=/store=/batch=1024$$' -benchtime 20000x ./bench/... 2>&1 | tee -a bench.out
-	$(BENCH) -timeout 3m -bench '^BenchmarkAPICreate$$' -benchtime 20000x ./bench/... 2>&1 | tee -a bench.out
+	$(BENCH) -timeout 4m -bench '^BenchmarkCluster$$/nodes=/store=/batch=1024$$' -benchtime 100000x ./bench/... 2>&1 | tee -a bench.out
+	$(BENCH) -timeout 3m -bench '^BenchmarkAPICreate$$' -benchtime 40000x ./bench/... 2>&1 | tee -a bench.out
 	$(BENCH) -timeout 3m -bench '^BenchmarkAPIOffer$$' -benchtime 3000x ./bench/... 2>&1 | tee -a bench.out
 	$(BENCH) -timeout 3m -bench '^BenchmarkSim$$' -benchtime 3x ./bench/... 2>&1 | tee -a bench.out
 	@echo
@@ -72,6 +72,9 @@ test-faults:
 	$(GO) test ./cluster/ -run '^$$' -fuzz FuzzDecodeEntry -fuzztime $${FUZZTIME:-60s}
 
 # Soak: the seeded cluster simulation over many seeds and longer schedules
-# (SEEDS=200 STEPS=400 by default; BASE picks the first seed).
+# (SEEDS=200 STEPS=400 by default; BASE picks the first seed), then a
+# hundred kill -9 and restart cycles of one node and of a three-node
+# cluster's leader under load (CYCLES=100).
 soak:
 	RINGBACK_SIM_SEEDS=$${SEEDS:-200} RINGBACK_SIM_STEPS=$${STEPS:-400} RINGBACK_SIM_BASE=$${BASE:-1} $(GO) test -count=1 -timeout 6h -run TestSimulation ./cluster/
+	RINGBACK_CRASH_CYCLES=$${CYCLES:-100} $(GO) test -count=1 -timeout 3h -v -run 'TestProcessSingleNodeCrashLoop|TestProcessKillLeader' ./cluster/

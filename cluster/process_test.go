@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -333,17 +334,23 @@ func TestProcessKillLeader(t *testing.T) {
 	}
 	ps := startProcs(t, 3)
 	ts := setup(t, ps)
-	var killed *proc
-	acked := createStream(t, ps, ts, 0, 4, 40, func() {
-		time.Sleep(300 * time.Millisecond)
-		killed = leader(t, ps)
-		killed.kill()
-	})
-	if len(acked) < 100 {
-		t.Fatalf("only %d of 160 creates were acknowledged", len(acked))
+	acked := map[string]uint64{}
+	for round := 0; round < crashCycles(1); round++ {
+		var killed *proc
+		got := createStream(t, ps, ts, round, 4, 40, func() {
+			time.Sleep(300 * time.Millisecond)
+			killed = leader(t, ps)
+			killed.kill()
+		})
+		if len(got) < 100 {
+			t.Fatalf("round %d: only %d of 160 creates were acknowledged", round, len(got))
+		}
+		for k, v := range got {
+			acked[k] = v
+		}
+		killed.start(t)
+		converged(t, ps)
 	}
-	killed.start(t)
-	converged(t, ps)
 	checkExactlyOnce(t, ps, ts, acked)
 	// A linearizable read asked of a follower is answered by the leader.
 	l := leader(t, ps)
@@ -368,6 +375,15 @@ func TestProcessKillLeader(t *testing.T) {
 	checkExactlyOnce(t, ps, ts, acked)
 }
 
+// crashCycles is how many crash-restart cycles a loop runs: def in
+// `make test`, RINGBACK_CRASH_CYCLES (a hundred in `make soak`) otherwise.
+func crashCycles(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("RINGBACK_CRASH_CYCLES")); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
 // One node: kill -9 under load and restart, a few cycles.
 func TestProcessSingleNodeCrashLoop(t *testing.T) {
 	if testing.Short() {
@@ -376,7 +392,7 @@ func TestProcessSingleNodeCrashLoop(t *testing.T) {
 	ps := startProcs(t, 1)
 	ts := setup(t, ps)
 	all := map[string]uint64{}
-	for cycle := 0; cycle < 3; cycle++ {
+	for cycle := 0; cycle < crashCycles(3); cycle++ {
 		acked := createStream(t, ps, ts, cycle, 2, 20, func() {
 			time.Sleep(time.Duration(50+cycle*40) * time.Millisecond)
 			ps[0].kill()
