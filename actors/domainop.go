@@ -142,12 +142,8 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			d.routeLine(x, l)
 		}
 	case opRemoveCallback:
-		c := d.Callbacks[op.id]
-		if c == nil {
-			r.err = notFound("callback")
-			return
-		}
-		if r.err = x.guard.check(c); r.err != nil {
+		c, err := d.visibleCallback(x, op.id)
+		if r.err = err; err != nil {
 			return
 		}
 		if c.Status != Queued && c.Status != Scheduled {
@@ -160,12 +156,8 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		delete(d.Callbacks, c.ID)
 		r.callback = c
 	case opCallback:
-		c := d.Callbacks[op.id]
-		if c == nil {
-			r.err = notFound("callback")
-			return
-		}
-		if r.err = x.guard.check(c); r.err != nil {
+		c, err := d.visibleCallback(x, op.id)
+		if r.err = err; err != nil {
 			return
 		}
 		r.err = d.callbackAction(x, op, c)
@@ -181,16 +173,22 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			}
 		}
 	case opGet:
-		c := d.Callbacks[op.id]
-		if c == nil {
-			r.err = notFound("callback")
-			return
-		}
-		if r.err = x.guard.check(c); r.err != nil {
+		c, err := d.visibleCallback(x, op.id)
+		if r.err = err; err != nil {
 			return
 		}
 		r.callback = c
 	}
+}
+
+// visibleCallback returns the callback an operation names, when the
+// principal may see it.
+func (d *Domain) visibleCallback(x *opCtx, id CallbackID) (*Callback, error) {
+	c := d.Callbacks[id]
+	if c == nil {
+		return nil, notFound("callbackId")
+	}
+	return c, x.guard.check(c)
 }
 
 // repool recomputes the pool of a line whose strategy changed.

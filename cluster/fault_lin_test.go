@@ -1,11 +1,8 @@
 package cluster_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -542,39 +539,8 @@ func (h *linHistory) read(client int, p *proc, ts tenantSetup, r *rand.Rand) {
 
 var linClient = &http.Client{Timeout: 2 * time.Second}
 
-// callTimeout is process_test.go's call with a shorter client timeout, so
-// a paused node yields an unknown outcome quickly.
+// callTimeout is call with a shorter client timeout, so a paused node
+// yields an unknown outcome quickly.
 func callTimeout(method, url, token string, body, out any, headers ...string) (int, error) {
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := linClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err // the answer was cut: unknown
-	}
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return 0, err
-		}
-	}
-	return resp.StatusCode, nil
+	return callWith(linClient, method, url, token, body, out, headers...)
 }

@@ -119,6 +119,12 @@ func startProcs(t *testing.T, n int) []*proc {
 var client = &http.Client{Timeout: 3 * time.Second}
 
 func call(method, url, token string, body any, out any, headers ...string) (int, error) {
+	return callWith(client, method, url, token, body, out, headers...)
+}
+
+// callWith sends one JSON request. A transport error, or an answer cut
+// short, is an error with status 0: the outcome is unknown.
+func callWith(c *http.Client, method, url, token string, body any, out any, headers ...string) (int, error) {
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -133,19 +139,22 @@ func call(method, url, token string, body any, out any, headers ...string) (int,
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return resp.StatusCode, err
-		}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
 	}
 	if resp.StatusCode >= 300 {
 		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, err
+		}
 	}
 	return resp.StatusCode, nil
 }
