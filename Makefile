@@ -4,7 +4,7 @@ PKGS      ?= ./...
 BENCHTIME ?= 1s
 DATA      ?= ./data
 
-.PHONY: build test test-race bench run demo vet fmt clean cluster-up cluster-down soak test-faults
+.PHONY: build test test-race bench run demo vet fmt clean cluster-up cluster-down soak test-faults fuzz
 
 build:
 	$(GO) build -o bin/ringback ./cmd/ringback
@@ -60,6 +60,17 @@ cluster-up: build
 
 cluster-down:
 	@for i in 1 2 3; do [ -f cluster-data/node$$i.pid ] && kill $$(cat cluster-data/node$$i.pid) 2>/dev/null; rm -f cluster-data/node$$i.pid; done; true
+
+# Every fuzz target for FUZZTIME each (30s by default); crashers land in the
+# package's testdata/fuzz and become regression seeds.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./wal/ -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wal/ -run '^$$' -fuzz '^FuzzScanSegment$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cluster/ -run '^$$' -fuzz '^FuzzDecodeEntry$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./actors/ -run '^$$' -fuzz '^FuzzRestore$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sim/ -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cmd/ringback/api/ -run '^$$' -fuzz '^FuzzWriteBodies$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin bench.out

@@ -325,8 +325,10 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	return json.Marshal(s)
 }
 
-// Restore rebuilds an engine from a snapshot.
-func Restore(b []byte) (*Engine, error) {
+// Restore rebuilds an engine from a snapshot. A snapshot file can be
+// damaged or hand-made, so anything that does not hold together is an
+// error, never a panic.
+func Restore(b []byte) (e *Engine, err error) {
 	var s snapshot
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("actors: decode snapshot: %w", err)
@@ -334,12 +336,26 @@ func Restore(b []byte) (*Engine, error) {
 	if s.Version != snapshotVersion {
 		return nil, fmt.Errorf("actors: snapshot version %d, this build reads %d", s.Version, snapshotVersion)
 	}
-	e := NewEngine()
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, fmt.Errorf("actors: snapshot damaged: %v", r)
+		}
+	}()
+	e = NewEngine()
 	e.NextTenant = s.NextTenant
-	for _, img := range s.Tenants {
+	for i, img := range s.Tenants {
 		t := img.Tenant
+		if t == nil || e.Tenants[t.ID] != nil || t.ID == 0 {
+			return nil, fmt.Errorf("actors: snapshot damaged: tenant image %d has no tenant, or a repeated one", i)
+		}
+		if t.Domains == nil || t.Users == nil || t.Queues == nil || t.CallbackDomain == nil {
+			return nil, fmt.Errorf("actors: snapshot damaged: tenant %d lacks its domains, users, queues or callback index", t.ID)
+		}
 		t.routing = make(map[DomainID]*Domain, len(img.Domains))
 		for _, d := range img.Domains {
+			if d == nil || d.Callbacks == nil || d.Agents == nil || t.Domains[d.ID] == nil {
+				return nil, fmt.Errorf("actors: snapshot damaged: tenant %d has a domain image that does not match its tree", t.ID)
+			}
 			d.rebuild()
 			t.setDomain(d.ID, d)
 		}
