@@ -1271,50 +1271,75 @@ func (t *Tenant) setQueueMembers(x *opCtx, by Principal, c *SetQueueMembers) err
 }
 
 func (t *Tenant) apiKey(x *opCtx, by Principal, cmd TenantCommand) error {
-	if !t.holdsAll(by) {
-		if err := t.Allowed(by, ActDeveloper, nil, 0); err != nil {
-			return err
-		}
-	}
 	switch c := cmd.(type) {
 	case *PutAPIKey:
+		if err := t.keyIssuer(by); err != nil {
+			return err
+		}
 		if len(c.Hash) < 16 || len(c.Hash) > 128 {
 			return invalid("hash", "must be 16 to 128 characters")
 		}
-		switch c.For.Kind {
-		case PrincipalUser:
-			u := t.Users[c.For.User]
-			if u == nil {
-				return notFound("for.user")
-			}
-			// A key for someone else acts as them: the issuer must
-			// administer their home domain and hold every grant they have.
-			if by.Kind != PrincipalUser || by.User != u.ID {
-				if err := t.administer(by, u.Home, "for.user"); err != nil {
-					return err
-				}
-				if err := t.grantsWithin(by, u.Grants); err != nil {
-					return refuse(ErrForbidden, "for.user", "the user holds grants the issuer does not")
-				}
-			}
-		case PrincipalApp:
-			a := t.Apps[c.For.App]
-			if a == nil {
-				return notFound("for.app")
-			}
-			if err := t.administer(by, a.Domain, "for.app"); err != nil {
-				return err
-			}
-		default:
-			return invalid("for.kind", "an API key belongs to a user or an application")
+		if err := t.mayKeyFor(by, c.For, "for"); err != nil {
+			return err
 		}
 		t.APIKeys[c.Hash] = c.For
 	case *RevokeAPIKey:
-		if _, ok := t.APIKeys[c.Hash]; !ok {
+		owner, ok := t.APIKeys[c.Hash]
+		if !ok {
 			return notFound("hash")
+		}
+		// Anyone may revoke their own key; other keys, whoever could have
+		// issued them.
+		if owner != by {
+			if err := t.keyIssuer(by); err != nil {
+				return named(err, "hash")
+			}
+			if err := t.mayKeyFor(by, owner, "hash"); err != nil {
+				return err
+			}
 		}
 		delete(t.APIKeys, c.Hash)
 	}
 	t.emit(x, Event{Kind: EvAPIKeyChanged})
+	return nil
+}
+
+// keyIssuer: keys are issued by administrators of all domains and, with
+// the developer API, by developers.
+func (t *Tenant) keyIssuer(by Principal) error {
+	if t.holdsAll(by) {
+		return nil
+	}
+	return t.Allowed(by, ActDeveloper, nil, 0)
+}
+
+// mayKeyFor: a key for someone else acts as them, so the issuer must
+// administer their home domain (an application's domain) and hold every
+// grant they have.
+func (t *Tenant) mayKeyFor(by, forP Principal, field string) error {
+	switch forP.Kind {
+	case PrincipalUser:
+		u := t.Users[forP.User]
+		if u == nil {
+			return notFound(field + ".user")
+		}
+		if by.Kind == PrincipalUser && by.User == u.ID {
+			return nil
+		}
+		if err := t.administer(by, u.Home, field+".user"); err != nil {
+			return err
+		}
+		if err := t.grantsWithin(by, u.Grants); err != nil {
+			return refuse(ErrForbidden, field+".user", "the user holds grants the issuer does not")
+		}
+	case PrincipalApp:
+		a := t.Apps[forP.App]
+		if a == nil {
+			return notFound(field + ".app")
+		}
+		return t.administer(by, a.Domain, field+".app")
+	default:
+		return invalid(field+".kind", "an API key belongs to a user or an application")
+	}
 	return nil
 }

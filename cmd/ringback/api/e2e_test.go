@@ -381,3 +381,25 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// Keys are revocable: a user revokes their own key, an administrator any
+// key they could have issued; a revoked key stops working at once.
+func TestRevokeAPIKey(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	s.must("GET", "/v1/offers", f.agent, nil, nil, 200)
+	// The agent may not revoke the administrator's key.
+	if code, raw := s.do("POST", "/v1/api-keys/revoke", f.agent, map[string]any{"apiKey": f.admin}, nil); code != 403 && code != 404 {
+		t.Fatalf("agent revoking the admin key = %d %s, want 403 or 404", code, raw)
+	}
+	s.must("GET", "/v1/callbacks", f.admin, nil, nil, 200)
+	s.must("POST", "/v1/api-keys/revoke", f.agent, map[string]any{"apiKey": f.agent}, nil, 204)
+	if code, _ := s.do("GET", "/v1/offers", f.agent, nil, nil); code != 401 {
+		t.Fatalf("revoked key = %d, want 401", code)
+	}
+	// The administrator revokes the channel's key.
+	s.must("POST", "/v1/api-keys/revoke", f.admin, map[string]any{"apiKey": f.app}, nil, 204)
+	if code, _ := s.do("POST", "/v1/callbacks", f.app, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "C"}, nil); code != 401 {
+		t.Fatalf("revoked channel key = %d, want 401", code)
+	}
+}

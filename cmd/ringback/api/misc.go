@@ -47,6 +47,12 @@ type StateHash struct {
 	Hash         string `json:"hash"`
 }
 
+type revokeInput struct {
+	Body struct {
+		APIKey string `json:"apiKey" minLength:"1" maxLength:"200"`
+	}
+}
+
 type snapshotFile struct {
 	ContentType string `header:"Content-Type"`
 	Body        []byte
@@ -79,6 +85,12 @@ func (s *Server) miscRoutes() {
 				return nil
 			})
 			return out, err
+		})
+	huma.Register(s.api, operation(http.MethodPost, "/v1/api-keys/revoke", "revoke-api-key", "Revoke an API key: your own, or one you could have issued", http.StatusNoContent, false),
+		func(ctx context.Context, in *revokeInput) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.RevokeAPIKey{Target: t, Hash: HashKey(in.Body.APIKey)}
+			})
 		})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/errors/recent", "recent-errors", "Recent refused requests of this tenant on this node", http.StatusOK, false),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []RecentError }, error) {
