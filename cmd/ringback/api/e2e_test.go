@@ -330,6 +330,11 @@ func TestMetricsLint(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`ringback_callbacks_waiting 1`, `ringback_agents{presence="offline"} 1`, `ringback_oldest_waiting_age_seconds`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	if !strings.Contains(string(raw), `ringback_callbacks_total{event="created"} 1`) {
 		t.Fatalf("metrics lack the created callback:\n%s", raw)
 	}

@@ -94,6 +94,7 @@ func New(o Options) *Server {
 	s := &Server{o: o, opHash: sha256.Sum256([]byte(o.OperatorToken)), mux: http.NewServeMux(),
 		recent: newRecentErrors(), flights: newFlights()}
 	s.metrics = newMetrics(o.Registry, o.TenantLabels)
+	o.Registry.MustRegister(newStateCollector(o.Node, o.Clock, o.TenantLabels))
 	o.Hub.observe(s.observe)
 	cfg := huma.DefaultConfig("Ringback", "1.0.0")
 	cfg.Info.Description = "Multi-tenant callback routing for contact centers."
