@@ -1,6 +1,9 @@
 package actors
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // A tenant changes a domain's routing state only through domain operations,
 // one at a time and in log order. In the pure core the tenant calls
@@ -197,7 +200,7 @@ func (d *Domain) repool(l *line) {
 	for _, e := range l.pool {
 		agents = append(agents, e.agent)
 	}
-	slices.SortFunc(agents, func(a, b *Agent) int { return cmpID(a.ID, b.ID) })
+	slices.SortFunc(agents, func(a, b *Agent) int { return cmp.Compare(a.ID, b.ID) })
 	for _, a := range agents {
 		d.unpool(a)
 		d.pool(a)

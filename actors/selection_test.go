@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -118,9 +119,9 @@ func (o *oracle) route(now int64) {
 		case a.priority != b.priority:
 			return int(b.priority) - int(a.priority)
 		case a.due != b.due:
-			return cmpID(a.due, b.due)
+			return cmp.Compare(a.due, b.due)
 		}
-		return cmpID(a.seq, b.seq)
+		return cmp.Compare(a.seq, b.seq)
 	})
 	for _, c := range waiting {
 		var best *oracleAgent
@@ -184,12 +185,12 @@ func (o *oracle) tick(now int64) {
 		list := byDomain[did]
 		slices.SortFunc(list, func(a, b dl) int {
 			if a.at != b.at {
-				return cmpID(a.at, b.at)
+				return cmp.Compare(a.at, b.at)
 			}
 			if a.kind != b.kind {
 				return a.kind - b.kind
 			}
-			return cmpID(a.c.id, b.c.id)
+			return cmp.Compare(a.c.id, b.c.id)
 		})
 		for _, d := range list {
 			if d.kind == 1 {

@@ -17,8 +17,6 @@ func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
 	return keys
 }
 
-func cmpID[T cmp.Ordered](a, b T) int { return cmp.Compare(a, b) }
-
 // fieldIndex names an element of a list field, e.g. "numbers[1]" or
 // "grants[0].scope".
 func fieldIndex(field string, i int, sub string) string {

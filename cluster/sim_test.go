@@ -486,10 +486,10 @@ func (sc *simCluster) burst(step int) {
 	wg.Wait()
 }
 
-func (sc *simCluster) createCmd(st *simTenant, q int, key string) *actors.CreateCallback {
+func (sc *simCluster) createCmd(st *simTenant, key string) *actors.CreateCallback {
 	n, _ := strconv.Atoi(strings.TrimPrefix(key, "k"))
 	// The queue is a function of the key, so a retry sends the same body.
-	q = n % 2
+	q := n % 2
 	return &actors.CreateCallback{Target: actors.Target{Tenant: st.id, By: actors.AsUser(1)}, Queue: st.queues[q],
 		CustomerName: "C", Numbers: []string{fmt.Sprintf("+1555%07d", n)}, IdempotencyKey: key}
 }
@@ -513,7 +513,7 @@ func (sc *simCluster) run(o simOp) {
 				}
 			}
 		}
-		cmd := sc.createCmd(st, o.q, o.key)
+		cmd := sc.createCmd(st, o.key)
 		out, err := sc.do(cmd, 4)
 		if err != nil || out.Err != nil {
 			return

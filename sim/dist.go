@@ -3,14 +3,12 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
-	"time"
 )
 
 // sampler draws from a validated Dist; it precomputes what the draw needs.
 type sampler struct {
-	kind     uint8
-	a, b     float64 // constant: value; exponential: mean; lognormal: mu, sigma; uniform: min, max (ns)
-	constant bool
+	kind uint8
+	a, b float64 // constant: value; exponential: mean; lognormal: mu, sigma; uniform: min, max (ns)
 }
 
 const (
@@ -59,8 +57,3 @@ func (s *sampler) draw(r *rand.Rand) int64 {
 	}
 	return int64(v)
 }
-
-// isZero reports a distribution that always gives 0.
-func (s *sampler) isZero() bool { return s.kind == distConstant && s.a == 0 }
-
-var _ = time.Second

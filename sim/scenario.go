@@ -692,11 +692,3 @@ func (a *ArrivalSpec) validate(f string, domain func(field, name string) error) 
 	}
 	return nil
 }
-
-// rate is the arrival rate per hour at hour of day h.
-func (a *ArrivalSpec) rate(h int) float64 {
-	if a.Profile != nil {
-		return a.Profile[h]
-	}
-	return a.PerHour
-}

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/ringbackhq/ringback/actors"
@@ -261,7 +263,7 @@ func (s *Server) configRoutes() {
 			out := &struct{ Body []DomainView }{Body: []DomainView{}}
 			c := callerOf(ctx)
 			err := s.read(ctx, false, func(t *actors.Tenant) error {
-				for _, id := range sortedIDs(t.Domains) {
+				for _, id := range slices.Sorted(maps.Keys(t.Domains)) {
 					if t.Allowed(c.p, actors.ActView, []actors.DomainID{id}, 0) == nil {
 						n := t.Domains[id]
 						out.Body = append(out.Body, DomainView{ID: uint32(n.ID), Name: n.Name, ParentID: uint32(n.Parent)})
@@ -320,7 +322,7 @@ func (s *Server) configRoutes() {
 			out := &struct{ Body []UserView }{Body: []UserView{}}
 			c := callerOf(ctx)
 			err := s.read(ctx, false, func(t *actors.Tenant) error {
-				for _, id := range sortedIDs(t.Users) {
+				for _, id := range slices.Sorted(maps.Keys(t.Users)) {
 					u := t.Users[id]
 					if t.Allowed(c.p, actors.ActView, []actors.DomainID{u.Home}, 0) == nil {
 						out.Body = append(out.Body, userView(u))
@@ -426,7 +428,7 @@ func (s *Server) configRoutes() {
 			out := &struct{ Body []QueueView }{Body: []QueueView{}}
 			c := callerOf(ctx)
 			err := s.read(ctx, false, func(t *actors.Tenant) error {
-				for _, id := range sortedIDs(t.Queues) {
+				for _, id := range slices.Sorted(maps.Keys(t.Queues)) {
 					q := t.Queues[id]
 					if t.Allowed(c.p, actors.ActView, []actors.DomainID{q.Domain}, q.ID) == nil {
 						out.Body = append(out.Body, queueView(q))
