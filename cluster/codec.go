@@ -42,19 +42,33 @@ type Entry struct {
 
 // EncodeEntry appends the encoding of an entry to dst.
 func EncodeEntry(dst []byte, e Entry) ([]byte, error) {
-	dst = append(dst, entryMagic, entryVersion)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Time))
-	dst = binary.AppendUvarint(dst, uint64(len(e.Commands)))
+	dst = appendEntryHeader(dst, e.Time, len(e.Commands))
 	for _, c := range e.Commands {
-		body, err := json.Marshal(c)
-		if err != nil {
-			return nil, fmt.Errorf("cluster: encode %T: %w", c, err)
+		var err error
+		if dst, err = appendCommand(dst, c); err != nil {
+			return nil, err
 		}
-		dst = binary.BigEndian.AppendUint16(dst, uint16(c.Kind()))
-		dst = binary.AppendUvarint(dst, uint64(len(body)))
-		dst = append(dst, body...)
 	}
 	return dst, nil
+}
+
+// appendEntryHeader appends an entry's header; count commands encoded by
+// appendCommand follow it.
+func appendEntryHeader(dst []byte, time int64, count int) []byte {
+	dst = append(dst, entryMagic, entryVersion)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(time))
+	return binary.AppendUvarint(dst, uint64(count))
+}
+
+// appendCommand appends one command's encoding: kind, length, JSON body.
+func appendCommand(dst []byte, c actors.Command) ([]byte, error) {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: encode %T: %w", c, err)
+	}
+	dst = binary.BigEndian.AppendUint16(dst, uint16(c.Kind()))
+	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	return append(dst, body...), nil
 }
 
 // DecodeEntry decodes an entry; any malformation is ErrBadEntry.

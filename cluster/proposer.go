@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,9 +29,15 @@ type Proposer struct {
 }
 
 type proposal struct {
-	cmd  actors.Command
+	enc  []byte // the command, encoded by its proposer (appendCommand)
 	done chan proposalResult
 }
+
+// proposals are reused: a proposal goes back to the pool once its
+// proposer has taken the result, so the steady state allocates neither the
+// proposal nor its channel. One abandoned on a cancelled context is left
+// to the garbage collector, since its result may still be sent.
+var proposals = sync.Pool{New: func() any { return &proposal{done: make(chan proposalResult, 1)} }}
 
 type proposalResult struct {
 	out actors.Outcome
@@ -55,26 +63,42 @@ func newProposer(r *raft.Raft, cfg Config) *Proposer {
 	return p
 }
 
-// Propose submits a command and waits for its outcome.
+// Propose submits a command and waits for its outcome. The command is
+// encoded here, on the caller's goroutine, so that encoding runs in
+// parallel and the batching goroutine only concatenates.
 func (p *Proposer) Propose(ctx context.Context, cmd actors.Command) (actors.Outcome, error) {
 	start := time.Now()
-	pr := &proposal{cmd: cmd, done: make(chan proposalResult, 1)}
+	pr := proposals.Get().(*proposal)
+	enc, err := appendCommand(pr.enc[:0], cmd)
+	if err != nil {
+		proposals.Put(pr)
+		return actors.Outcome{}, err
+	}
+	pr.enc = enc
 	select {
 	case p.in <- pr:
 	case <-p.stop:
+		proposals.Put(pr)
 		return actors.Outcome{}, ErrClosed
 	case <-ctx.Done():
+		proposals.Put(pr)
 		return actors.Outcome{}, ctx.Err()
 	}
-	select {
-	case r := <-pr.done:
-		if p.took != nil {
-			p.took.Observe(time.Since(start).Seconds())
+	var r proposalResult
+	if ctx.Done() == nil {
+		r = <-pr.done
+	} else {
+		select {
+		case r = <-pr.done:
+		case <-ctx.Done():
+			return actors.Outcome{}, fmt.Errorf("%w: %v", ErrUnknownOutcome, ctx.Err())
 		}
-		return r.out, r.err
-	case <-ctx.Done():
-		return actors.Outcome{}, fmt.Errorf("%w: %v", ErrUnknownOutcome, ctx.Err())
 	}
+	proposals.Put(pr)
+	if p.took != nil {
+		p.took.Observe(time.Since(start).Seconds())
+	}
+	return r.out, r.err
 }
 
 func (p *Proposer) close() {
@@ -127,23 +151,15 @@ func (p *Proposer) batchLoop() {
 	}
 }
 
-// propose encodes a batch as one entry stamped with the leader's clock and
+// propose joins a batch into one entry stamped with the leader's clock and
 // hands it to raft; resultLoop delivers its outcomes.
 func (p *Proposer) propose(batch []*proposal, buf []byte) []byte {
-	e := Entry{Time: p.cfg.Clock().UnixNano(), Commands: make([]actors.Command, len(batch))}
-	for i, pr := range batch {
-		e.Commands[i] = pr.cmd
+	buf = appendEntryHeader(buf[:0], p.cfg.Clock().UnixNano(), len(batch))
+	for _, pr := range batch {
+		buf = append(buf, pr.enc...)
 	}
-	buf, err := EncodeEntry(buf[:0], e)
-	if err != nil {
-		fail(batch, err)
-		p.freed <- struct{}{}
-		return buf
-	}
-	data := make([]byte, len(buf))
-	copy(data, buf)
-	f := p.r.Apply(data, p.cfg.ApplyTimeout)
-	p.inflight <- inflight{f: f, batch: append([]*proposal(nil), batch...)}
+	f := p.r.Apply(bytes.Clone(buf), p.cfg.ApplyTimeout)
+	p.inflight <- inflight{f: f, batch: slices.Clone(batch)}
 	return buf
 }
 

@@ -230,7 +230,7 @@ func Rows(rs *Results) []Row {
 		nodes, label string
 		rate, p99max float64
 	}{{"1", "1 node", 200_000, 3}, {"3", "3 nodes", 100_000, 20}} {
-		name := "BenchmarkCluster/nodes=" + cl.nodes + "/store=wal/batch=1024"
+		name := "BenchmarkCluster/nodes=" + cl.nodes + "/store=wal/batch=1024/proposers=256"
 		v, ok := rs.Value(name, "cmds/s")
 		add(atLeast("cluster "+cl.label+", commands", cl.rate, "/s"), name, v, ok)
 		v, ok = rs.Value(name, "p99-ms")

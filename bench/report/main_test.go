@@ -34,8 +34,8 @@ func TestParse(t *testing.T) {
 		{"BenchmarkRouting/mode=actors/cycle=retry/tenants=1/agents=1000/waiting=10000", "allocs/decision", 0.01},
 		{"BenchmarkMemory/per=callback", "B/callback", 280},
 		{"BenchmarkRaftApply/store=wal/appliers=64", "p99-µs", 3000},
-		{"BenchmarkCluster/nodes=3/store=wal/batch=1024", "cmds/s", 110000}, // median of three runs
-		{"BenchmarkCluster/nodes=3/store=wal/batch=1024", "p99-ms", 19},
+		{"BenchmarkCluster/nodes=3/store=wal/batch=1024/proposers=256", "cmds/s", 110000}, // median of three runs
+		{"BenchmarkCluster/nodes=3/store=wal/batch=1024/proposers=256", "p99-ms", 19},
 		{"BenchmarkSim/mmc/agents=12/hours=200", "ns/op", 1e8},
 	} {
 		if got, ok := rs.Value(tt.name, tt.unit); !ok || got != tt.want {
@@ -64,10 +64,10 @@ func TestRows(t *testing.T) {
 		{"  wal ÷ raftwal, 64 appliers", "1.67×", Met, "RaftApply/store=raftwal/appliers=64"},
 		{"  wal ÷ boltdb, 64 appliers", "2.00×", Missed, "RaftApply/store=boltdb/appliers=64"},
 		{"  wal ÷ boltdb, 1 appliers", "2.22×", Info, "RaftApply/store=boltdb/appliers=1"},
-		{"cluster 1 node, commands", "250,000/s", Met, "Cluster/nodes=1/store=wal/batch=1024"},
-		{"cluster 1 node, p99 latency", "4.20 ms", Missed, "Cluster/nodes=1/store=wal/batch=1024"},
-		{"cluster 3 nodes, commands", "110,000/s", Met, "Cluster/nodes=3/store=wal/batch=1024"},
-		{"cluster 3 nodes, p99 latency", "19.00 ms", Met, "Cluster/nodes=3/store=wal/batch=1024"},
+		{"cluster 1 node, commands", "250,000/s", Met, "Cluster/nodes=1/store=wal/batch=1024/proposers=256"},
+		{"cluster 1 node, p99 latency", "4.20 ms", Missed, "Cluster/nodes=1/store=wal/batch=1024/proposers=256"},
+		{"cluster 3 nodes, commands", "110,000/s", Met, "Cluster/nodes=3/store=wal/batch=1024/proposers=256"},
+		{"cluster 3 nodes, p99 latency", "19.00 ms", Met, "Cluster/nodes=3/store=wal/batch=1024/proposers=256"},
 		{"API creates", "-", NotMeasured, ""},
 		{"API create p99 latency", "-", NotMeasured, ""},
 		{"simulator, center day: sim hours", "12.0 h/s", Info, "Sim/center/agents=1000/callbacks=100k/day=1"},
