@@ -17,11 +17,12 @@ import (
 //	+-------+---------+----------------+-----------+
 //	then count times:
 //	+------------------+----------+------------------+
-//	| kind (uint16)    | len (n)  | JSON body        |
+//	| kind (uint16)    | len (n)  | body             |
 //	+------------------+----------+------------------+
 //
 // Kinds are actors.Kind, an append-only list: decoding an unknown kind is
-// an error, never a skip.
+// an error, never a skip. A body is the command as JSON, or, for the kinds
+// in binary.go, a compact binary form that JSON can never start with.
 const (
 	entryMagic   = 'R'
 	entryVersion = 1
@@ -60,13 +61,26 @@ func appendEntryHeader(dst []byte, time int64, count int) []byte {
 	return binary.AppendUvarint(dst, uint64(count))
 }
 
-// appendCommand appends one command's encoding: kind, length, JSON body.
+// appendCommand appends one command's encoding: kind, length, body (see
+// binary.go for the kinds with a binary body; the others are JSON).
 func appendCommand(dst []byte, c actors.Command) ([]byte, error) {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(c.Kind()))
+	if cc, ok := c.(*actors.CreateCallback); ok {
+		// The length goes before the body: encode the body, then move it
+		// up to make room for the length.
+		start := len(dst)
+		dst = appendCreateCallback(dst, cc)
+		var l [binary.MaxVarintLen64]byte
+		n := binary.PutUvarint(l[:], uint64(len(dst)-start))
+		dst = append(dst, l[:n]...)
+		copy(dst[start+n:], dst[start:len(dst)-n])
+		copy(dst[start:], l[:n])
+		return dst, nil
+	}
 	body, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: encode %T: %w", c, err)
 	}
-	dst = binary.BigEndian.AppendUint16(dst, uint16(c.Kind()))
 	dst = binary.AppendUvarint(dst, uint64(len(body)))
 	return append(dst, body...), nil
 }
@@ -104,7 +118,7 @@ func DecodeEntry(b []byte) (Entry, error) {
 		if !ok {
 			return bad("command %d: unknown kind %d", i, kind)
 		}
-		if err := json.Unmarshal(body, cmd); err != nil {
+		if err := decodeBody(body, cmd); err != nil {
 			return bad("command %d (%T): %v", i, cmd, err)
 		}
 		e.Commands = append(e.Commands, cmd)
@@ -113,6 +127,14 @@ func DecodeEntry(b []byte) (Entry, error) {
 		return bad("%d trailing bytes", len(rest))
 	}
 	return e, nil
+}
+
+// decodeBody decodes a command's body, binary or JSON.
+func decodeBody(body []byte, cmd actors.Command) error {
+	if cc, ok := cmd.(*actors.CreateCallback); ok && len(body) > 0 && body[0] == binaryBody {
+		return decodeCreateCallback(body, cc)
+	}
+	return json.Unmarshal(body, cmd)
 }
 
 // Announce is the cluster's own command: a new leader says at which HTTP
