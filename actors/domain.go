@@ -416,7 +416,8 @@ func (d *Domain) tick(x *opCtx) {
 // out has moved on), so stale offer deadlines do not make it grow. Every
 // state a dropped entry could fire for again pushes its own entry when it
 // is entered, and the heap order is total, so dropping them changes
-// nothing but memory.
+// nothing but memory. After a sweep the heap has room for three times the
+// live entries, so sweeping costs at most one and a half lookups per push.
 func (d *Domain) pushDeadline(dl deadline) {
 	if n := len(d.deadlines); n == cap(d.deadlines) && n >= 32 {
 		live := d.deadlines[:0]
@@ -426,6 +427,9 @@ func (d *Domain) pushDeadline(dl deadline) {
 			}
 		}
 		clear(d.deadlines[len(live):n])
+		if want := 3 * len(live); want > n {
+			live = append(make(deadlineHeap, 0, want), live...)
+		}
 		d.deadlines = live
 		d.deadlines.heapify()
 	}
