@@ -297,7 +297,7 @@ func (d *Domain) schedule(x *opCtx, c *Callback, due int64) {
 // agents while both exist.
 func (d *Domain) routeLine(x *opCtx, l *line) {
 	for len(l.waiting) > 0 && len(l.pool) > 0 {
-		d.offer(x, l, l.waiting[0], l.pool[0].agent)
+		d.offer(x, l, l.waiting[0].c, l.pool[0].agent)
 	}
 }
 
@@ -306,16 +306,15 @@ func (d *Domain) routeLine(x *opCtx, l *line) {
 // agent (routing restores that after every change), so no other agent is
 // a better choice for that callback.
 func (d *Domain) routeAgent(x *opCtx, a *Agent) {
-	var best *Callback
-	var bestLine *line
+	var best *line
 	for i := range a.Slots {
 		l := d.lines[a.Slots[i].Queue]
-		if len(l.waiting) > 0 && (best == nil || callbackBefore(l.waiting[0], best)) {
-			best, bestLine = l.waiting[0], l
+		if len(l.waiting) > 0 && (best == nil || l.waiting[0].before(&best.waiting[0])) {
+			best = l
 		}
 	}
 	if best != nil {
-		d.offer(x, bestLine, best, a)
+		d.offer(x, best, best.waiting[0].c, a)
 	}
 }
 
@@ -512,8 +511,8 @@ func (d *Domain) report(q QueueID, now int64) QueueReport {
 	}
 	if l := d.lines[q]; l != nil {
 		r.Waiting, r.AgentsAvailable = len(l.waiting), len(l.pool)
-		for _, c := range l.waiting {
-			r.LongestWait = max(r.LongestWait, time.Duration(now-c.Due))
+		for _, q := range l.waiting {
+			r.LongestWait = max(r.LongestWait, time.Duration(now-q.due))
 		}
 	}
 	return r
@@ -528,8 +527,9 @@ func (d *Domain) position(c *Callback) (int, time.Duration) {
 	}
 	l := d.lines[c.Queue]
 	ahead := 0
-	for _, o := range l.waiting {
-		if callbackBefore(o, c) {
+	key := queuedOf(c)
+	for i := range l.waiting {
+		if l.waiting[i].before(&key) {
 			ahead++
 		}
 	}
