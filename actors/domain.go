@@ -83,6 +83,9 @@ type Slot struct {
 	Queue QueueID `json:"queue"`
 	Tier  int32   `json:"tier"`
 	idx   int32   // position in the queue's pool, -1 when not pooled
+	// line is the queue's line in the domain that last pooled the agent,
+	// so a pooled agent's lines are reached without a lookup.
+	line *line
 }
 
 // QueueConf is what a domain needs to know of a queue's configuration.
@@ -249,6 +252,7 @@ func (d *Domain) pool(a *Agent) {
 	for i := range a.Slots {
 		s := &a.Slots[i]
 		l := d.line(s.Queue)
+		s.line = l
 		var key int64
 		switch l.conf.Strategy {
 		case RoundRobin:
@@ -265,7 +269,7 @@ func (d *Domain) pool(a *Agent) {
 func (d *Domain) unpool(a *Agent) {
 	for i := range a.Slots {
 		if idx := a.Slots[i].idx; idx >= 0 {
-			d.lines[a.Slots[i].Queue].pool.remove(int(idx))
+			a.Slots[i].line.pool.remove(int(idx))
 		}
 	}
 }
@@ -308,7 +312,7 @@ func (d *Domain) routeLine(x *opCtx, l *line) {
 func (d *Domain) routeAgent(x *opCtx, a *Agent) {
 	var best *line
 	for i := range a.Slots {
-		l := d.lines[a.Slots[i].Queue]
+		l := a.Slots[i].line // set when the agent was pooled, just before
 		if len(l.waiting) > 0 && (best == nil || l.waiting[0].before(&best.waiting[0])) {
 			best = l
 		}
