@@ -422,6 +422,9 @@ func (d *Domain) tick(x *opCtx) {
 // nothing but memory. After a sweep the heap has room for three times the
 // live entries, so sweeping costs at most one and a half lookups per push.
 func (d *Domain) pushDeadline(dl deadline) {
+	if cap(d.deadlines) == 0 {
+		d.deadlines = make(deadlineHeap, 0, 32) // the size sweeps start at: no growth before
+	}
 	if n := len(d.deadlines); n == cap(d.deadlines) && n >= 32 {
 		live := d.deadlines[:0]
 		for _, e := range d.deadlines {
