@@ -83,6 +83,9 @@ type Slot struct {
 	Queue QueueID `json:"queue"`
 	Tier  int32   `json:"tier"`
 	idx   int32   // position in the queue's pool, -1 when not pooled
+	// line is the queue's line in the domain that last pooled the agent,
+	// so a pooled agent's lines are reached without a lookup.
+	line *line
 }
 
 // QueueConf is what a domain needs to know of a queue's configuration.
@@ -249,6 +252,7 @@ func (d *Domain) pool(a *Agent) {
 	for i := range a.Slots {
 		s := &a.Slots[i]
 		l := d.line(s.Queue)
+		s.line = l
 		var key int64
 		switch l.conf.Strategy {
 		case RoundRobin:
@@ -265,7 +269,7 @@ func (d *Domain) pool(a *Agent) {
 func (d *Domain) unpool(a *Agent) {
 	for i := range a.Slots {
 		if idx := a.Slots[i].idx; idx >= 0 {
-			d.lines[a.Slots[i].Queue].pool.remove(int(idx))
+			a.Slots[i].line.pool.remove(int(idx))
 		}
 	}
 }
@@ -297,7 +301,7 @@ func (d *Domain) schedule(x *opCtx, c *Callback, due int64) {
 // agents while both exist.
 func (d *Domain) routeLine(x *opCtx, l *line) {
 	for len(l.waiting) > 0 && len(l.pool) > 0 {
-		d.offer(x, l, l.waiting[0], l.pool[0].agent)
+		d.offer(x, l, l.waiting[0].c, l.pool[0].agent)
 	}
 }
 
@@ -306,16 +310,15 @@ func (d *Domain) routeLine(x *opCtx, l *line) {
 // agent (routing restores that after every change), so no other agent is
 // a better choice for that callback.
 func (d *Domain) routeAgent(x *opCtx, a *Agent) {
-	var best *Callback
-	var bestLine *line
+	var best *line
 	for i := range a.Slots {
-		l := d.lines[a.Slots[i].Queue]
-		if len(l.waiting) > 0 && (best == nil || callbackBefore(l.waiting[0], best)) {
-			best, bestLine = l.waiting[0], l
+		l := a.Slots[i].line // set when the agent was pooled, just before
+		if len(l.waiting) > 0 && (best == nil || l.waiting[0].before(&best.waiting[0])) {
+			best = l
 		}
 	}
 	if best != nil {
-		d.offer(x, bestLine, best, a)
+		d.offer(x, best, best.waiting[0].c, a)
 	}
 }
 
@@ -416,8 +419,12 @@ func (d *Domain) tick(x *opCtx) {
 // out has moved on), so stale offer deadlines do not make it grow. Every
 // state a dropped entry could fire for again pushes its own entry when it
 // is entered, and the heap order is total, so dropping them changes
-// nothing but memory.
+// nothing but memory. After a sweep the heap has room for three times the
+// live entries, so sweeping costs at most one and a half lookups per push.
 func (d *Domain) pushDeadline(dl deadline) {
+	if cap(d.deadlines) == 0 {
+		d.deadlines = make(deadlineHeap, 0, 32) // the size sweeps start at: no growth before
+	}
 	if n := len(d.deadlines); n == cap(d.deadlines) && n >= 32 {
 		live := d.deadlines[:0]
 		for _, e := range d.deadlines {
@@ -426,6 +433,9 @@ func (d *Domain) pushDeadline(dl deadline) {
 			}
 		}
 		clear(d.deadlines[len(live):n])
+		if want := 3 * len(live); want > n {
+			live = append(make(deadlineHeap, 0, want), live...)
+		}
 		d.deadlines = live
 		d.deadlines.heapify()
 	}
@@ -508,8 +518,8 @@ func (d *Domain) report(q QueueID, now int64) QueueReport {
 	}
 	if l := d.lines[q]; l != nil {
 		r.Waiting, r.AgentsAvailable = len(l.waiting), len(l.pool)
-		for _, c := range l.waiting {
-			r.LongestWait = max(r.LongestWait, time.Duration(now-c.Due))
+		for _, q := range l.waiting {
+			r.LongestWait = max(r.LongestWait, time.Duration(now-q.due))
 		}
 	}
 	return r
@@ -524,8 +534,9 @@ func (d *Domain) position(c *Callback) (int, time.Duration) {
 	}
 	l := d.lines[c.Queue]
 	ahead := 0
-	for _, o := range l.waiting {
-		if callbackBefore(o, c) {
+	key := queuedOf(c)
+	for i := range l.waiting {
+		if l.waiting[i].before(&key) {
 			ahead++
 		}
 	}

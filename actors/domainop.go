@@ -51,7 +51,7 @@ type domainOp struct {
 	presence    Presence
 	reason      string
 	memberships []Slot
-	policy      Policy
+	policy      *Policy // a pointer keeps the reused op small: it is cleared for every operation
 	queues      map[QueueID]QueueConf
 
 	callback *Callback
@@ -76,7 +76,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 	x := &op.x
 	switch op.code {
 	case opConfigure:
-		d.Policy = op.policy
+		d.Policy = *op.policy
 		d.Queues = op.queues
 		for _, q := range sortedKeys(d.lines) {
 			l := d.lines[q]

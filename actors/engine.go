@@ -218,7 +218,7 @@ func (e *Engine) createTenant(x *opCtx, c *CreateTenant) (uint64, error) {
 	t.Next.User++
 	admin := &User{ID: t.Next.User, Name: c.Profile.AdminUsername, Home: HomeDomain,
 		Grants: []Grant{{Role: RoleAdministrator, Scope: Scope{All: true}}}}
-	t.Users[admin.ID] = admin
+	t.setUser(admin.ID, admin)
 	t.emit(x, Event{Kind: EvUserCreated, Agent: admin.ID, Domain: HomeDomain})
 	return uint64(t.ID), nil
 }

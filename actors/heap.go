@@ -6,22 +6,37 @@ package actors
 // a restored replica routes exactly like the original.
 
 // callbackHeap orders queued callbacks: higher priority first, then older
-// due time, then creation order.
-type callbackHeap []*Callback
+// due time, then creation order. Each entry carries its callback's sort
+// key, so sifting through a long line compares entries without loading
+// the callbacks (a cache miss each); a queued callback's priority and due
+// time do not change while it is in the heap (both are changed only after
+// removing it).
+type callbackHeap []queued
 
-func callbackBefore(a, b *Callback) bool {
-	if a.Priority != b.Priority {
-		return a.Priority > b.Priority
+type queued struct {
+	due  int64
+	seq  uint64
+	prio int32
+	c    *Callback
+}
+
+func queuedOf(c *Callback) queued {
+	return queued{due: c.Due, seq: c.Seq, prio: c.Priority, c: c}
+}
+
+func (a *queued) before(b *queued) bool {
+	if a.prio != b.prio {
+		return a.prio > b.prio
 	}
-	if a.Due != b.Due {
-		return a.Due < b.Due
+	if a.due != b.due {
+		return a.due < b.due
 	}
-	return a.Seq < b.Seq
+	return a.seq < b.seq
 }
 
 func (h *callbackHeap) push(c *Callback) {
 	c.heapIdx = int32(len(*h))
-	*h = append(*h, c)
+	*h = append(*h, queuedOf(c))
 	h.up(int(c.heapIdx))
 }
 
@@ -31,7 +46,7 @@ func (h *callbackHeap) remove(c *Callback) {
 	if i != n {
 		h.swap(i, n)
 	}
-	(*h)[n] = nil
+	(*h)[n] = queued{}
 	*h = (*h)[:n]
 	c.heapIdx = -1
 	if i != n {
@@ -43,14 +58,14 @@ func (h *callbackHeap) remove(c *Callback) {
 
 func (h callbackHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx = int32(i)
-	h[j].heapIdx = int32(j)
+	h[i].c.heapIdx = int32(i)
+	h[j].c.heapIdx = int32(j)
 }
 
 func (h callbackHeap) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !callbackBefore(h[i], h[p]) {
+		if !h[i].before(&h[p]) {
 			return
 		}
 		h.swap(i, p)
@@ -66,10 +81,10 @@ func (h callbackHeap) down(i int) bool {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && callbackBefore(h[r], h[l]) {
+		if r := l + 1; r < n && h[r].before(&h[l]) {
 			m = r
 		}
-		if !callbackBefore(h[m], h[i]) {
+		if !h[m].before(&h[i]) {
 			break
 		}
 		h.swap(i, m)

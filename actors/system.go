@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -30,6 +32,11 @@ type System struct {
 	// spawns and stops them, so batches and queries for one tenant go
 	// straight to it instead of queueing behind the root.
 	dir *sync.Map
+	// work feeds tenant mailboxes with messages to the workers that run
+	// them (see poolMailbox); quit stops the workers.
+	work    chan *poolMailbox
+	quit    chan struct{}
+	batches *batchWait // ApplyBatches' completion
 }
 
 const requestTimeout = 5 * time.Minute
@@ -41,10 +48,14 @@ func NewSystem(e *Engine) *System {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	})
 	as := actor.NewActorSystem(quiet)
-	dir := &sync.Map{}
-	r := &rootActor{e: e, tenants: map[TenantID]*actor.PID{}, dir: dir}
-	root := as.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
-	s := &System{as: as, root: root, dir: dir}
+	s := &System{as: as, dir: &sync.Map{}, work: make(chan *poolMailbox, 1024), quit: make(chan struct{}),
+		batches: newBatchWait()}
+	for range runtime.GOMAXPROCS(0) {
+		go s.worker()
+	}
+	tenantMailbox := actor.WithMailbox(func() actor.Mailbox { return &poolMailbox{work: s.work} })
+	r := &rootActor{e: e, tenants: map[TenantID]*actor.PID{}, dir: s.dir, props: tenantMailbox, ticked: newBatchWait()}
+	s.root = as.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return r }))
 	s.request(&startMsg{})
 	return s
 }
@@ -53,6 +64,21 @@ func NewSystem(e *Engine) *System {
 func (s *System) Stop() {
 	_ = s.as.Root.PoisonFuture(s.root).Wait()
 	s.as.Shutdown()
+	close(s.quit)
+}
+
+// worker runs tenant mailboxes that have messages, one at a time: tenant
+// actors share GOMAXPROCS goroutines instead of starting one per message.
+func (s *System) worker() {
+	for {
+		select {
+		case m := <-s.work:
+			m.mu.Lock()
+			m.drain()
+		case <-s.quit:
+			return
+		}
+	}
 }
 
 // Outcome is the answer to one command.
@@ -72,11 +98,86 @@ func (s *System) Apply(cmd Command, now time.Time) (Result, []Event, error) {
 // message (as the replicated log delivers a batch), and returns their
 // outcomes.
 func (s *System) ApplyBatch(tenant TenantID, cmds []TenantCommand, now time.Time) []Outcome {
-	res, err := s.ApplyBatchAsync(tenant, cmds, now).Result()
-	if err != nil {
-		panic(fmt.Sprintf("actors: batch for tenant %d: %v", tenant, err))
+	b := []Batch{{Tenant: tenant, Cmds: cmds}}
+	s.ApplyBatches(b, now)
+	return b[0].Outcomes
+}
+
+// Batch is one tenant's commands for ApplyBatches and, once it returns,
+// their outcomes. The outcome and event slices are reused: ApplyBatches
+// overwrites them from the start, growing them only when they are too
+// short, so a caller that keeps its Batches allocates nothing per batch.
+type Batch struct {
+	Tenant TenantID
+	Cmds   []TenantCommand
+
+	Outcomes []Outcome // one per command
+	// Events holds the events of every command; each successful
+	// outcome's Events is its part of it.
+	Events []Event
+	// NextDeadline is the tenant's earliest pending deadline after the
+	// batch (unix nanoseconds), 0 when none.
+	NextDeadline int64
+
+	now   int64
+	done  *batchWait
+	spans []int // end of each command's events in Events
+}
+
+// batchWait waits for messages sent to several tenant actors without a
+// future each: pending counts the messages still being handled. One wait
+// at a time (mu); it is reused, so waiting allocates nothing.
+type batchWait struct {
+	mu      sync.Mutex
+	pending atomic.Int64
+	done    chan struct{} // signalled by the last message handled
+	timer   *time.Timer   // the deadlock guard
+}
+
+func newBatchWait() *batchWait {
+	w := &batchWait{done: make(chan struct{}, 1), timer: time.NewTimer(requestTimeout)}
+	w.timer.Stop()
+	return w
+}
+
+// finish is called by a tenant actor when it has handled its message.
+func (w *batchWait) finish() {
+	if w.pending.Add(-1) == 0 {
+		w.done <- struct{}{}
 	}
-	return res.([]Outcome)
+}
+
+// wait returns when pending reaches zero.
+func (w *batchWait) wait(what string) {
+	w.timer.Reset(requestTimeout)
+	select {
+	case <-w.done:
+		w.timer.Stop()
+	case <-w.timer.C:
+		panic(fmt.Sprintf("actors: %s not done after %s", what, requestTimeout))
+	}
+}
+
+// ApplyBatches runs each batch's commands in order inside its tenant's
+// actor, tenants in parallel, and returns when every batch is done. A
+// batch is one message to its tenant actor and no future or goroutine is
+// made per batch, so a call costs little more than the commands
+// themselves. Batches for the same tenant run in slice order; calls from
+// several goroutines run one after another.
+func (s *System) ApplyBatches(batches []Batch, now time.Time) {
+	if len(batches) == 0 {
+		return
+	}
+	w := s.batches
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending.Store(int64(len(batches)))
+	for i := range batches {
+		b := &batches[i]
+		b.now, b.done = now.UnixNano(), w
+		s.as.Root.Send(s.tenantPID(b.Tenant), b)
+	}
+	w.wait("batches")
 }
 
 // tenantPID is the actor a tenant's messages go to: its own, or the root
@@ -86,25 +187,6 @@ func (s *System) tenantPID(t TenantID) *actor.PID {
 		return pid.(*actor.PID)
 	}
 	return s.root
-}
-
-// ApplyBatchAsync is ApplyBatch without waiting; the outcomes arrive on the
-// returned future.
-func (s *System) ApplyBatchAsync(tenant TenantID, cmds []TenantCommand, now time.Time) *actor.Future {
-	return s.as.Root.RequestFuture(s.tenantPID(tenant), &batchMsg{tenant: tenant, cmds: cmds, now: now}, requestTimeout)
-}
-
-// TenantBatch is the answer to ApplyTenantBatchAsync: the outcomes, and
-// the tenant's earliest pending deadline after the batch (0 when none).
-type TenantBatch struct {
-	Outcomes     []Outcome
-	NextDeadline int64
-}
-
-// ApplyTenantBatchAsync is ApplyBatchAsync whose future yields a
-// *TenantBatch, so the caller learns the tenant's next deadline too.
-func (s *System) ApplyTenantBatchAsync(tenant TenantID, cmds []TenantCommand, now time.Time) *actor.Future {
-	return s.as.Root.RequestFuture(s.tenantPID(tenant), &batchMsg{tenant: tenant, cmds: cmds, now: now, withDeadline: true}, requestTimeout)
 }
 
 // NextDeadlines returns every active tenant's earliest pending deadline
@@ -168,12 +250,6 @@ type (
 		cmd Command
 		now time.Time
 	}
-	batchMsg struct {
-		tenant       TenantID
-		cmds         []TenantCommand
-		now          time.Time
-		withDeadline bool
-	}
 	deadlinesMsg  struct{}
 	tenantsMsg    struct{ host string }
 	snapshotMsg   struct{}
@@ -188,6 +264,12 @@ type (
 	queryReply struct{ err error }
 	// runMsg runs fn inside a tenant actor; the root waits for it.
 	runMsg struct{ fn func() }
+	// tickMsg ticks a tenant; its events buffer is reused.
+	tickMsg struct {
+		now    int64
+		events []Event
+		done   *batchWait
+	}
 	// domainCall is one domain operation; the tenant waits on done.
 	domainCall struct {
 		op   *domainOp
@@ -200,7 +282,10 @@ type (
 type rootActor struct {
 	e       *Engine
 	tenants map[TenantID]*actor.PID
-	dir     *sync.Map // the System's directory, kept in step with tenants
+	dir     *sync.Map         // the System's directory, kept in step with tenants
+	props   actor.PropsOption // the tenant actors' mailbox
+	ticks   []tickMsg         // reused by every Tick
+	ticked  *batchWait
 }
 
 func (r *rootActor) Receive(ctx actor.Context) {
@@ -212,21 +297,14 @@ func (r *rootActor) Receive(ctx actor.Context) {
 		ctx.Respond(&Outcome{})
 	case *applyMsg:
 		r.apply(ctx, m)
-	case *batchMsg:
-		pid := r.tenants[m.tenant]
-		if pid == nil {
-			out := make([]Outcome, len(m.cmds))
-			for i := range out {
-				out[i].Err = notFound("tenantId")
-			}
-			if m.withDeadline {
-				ctx.Respond(&TenantBatch{Outcomes: out})
-				return
-			}
-			ctx.Respond(out)
-			return
+	case *Batch:
+		// Sent here because the tenant does not exist. (A tenant's own
+		// batches go to its actor directly, never through the root.)
+		m.Outcomes, m.Events, m.NextDeadline = m.Outcomes[:0], m.Events[:0], 0
+		for range m.Cmds {
+			m.Outcomes = append(m.Outcomes, Outcome{Err: notFound("tenantId")})
 		}
-		ctx.Forward(pid)
+		m.done.finish()
 	case *tenantsMsg:
 		var out []TenantSummary
 		for _, id := range sortedKeys(r.e.Tenants) {
@@ -263,7 +341,7 @@ func (r *rootActor) Receive(ctx actor.Context) {
 
 func (r *rootActor) spawn(ctx actor.Context, t *Tenant) {
 	ta := &tenantActor{t: t, domains: map[DomainID]*actor.PID{}}
-	r.tenants[t.ID] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ta }))
+	r.tenants[t.ID] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ta }, r.props))
 	r.dir.Store(t.ID, r.tenants[t.ID])
 }
 
@@ -320,21 +398,18 @@ func (r *rootActor) apply(ctx actor.Context, m *applyMsg) {
 			}
 		}
 		// Tenants tick in parallel; their events are joined in tenant order.
-		per := make([][]Event, len(ids))
-		futures := make([]*actor.Future, len(ids))
-		for i, id := range ids {
-			t, i := r.e.Tenants[id], i
-			futures[i] = ctx.RequestFuture(r.tenants[id], &runMsg{fn: func() {
-				if t.Status == TenantActive {
-					t.tick(&opCtx{now: x.now, events: &per[i]})
-				}
-			}}, requestTimeout)
+		if cap(r.ticks) < len(ids) {
+			r.ticks = make([]tickMsg, len(ids))
 		}
-		for i, f := range futures {
-			if err := f.Wait(); err != nil {
-				panic(fmt.Sprintf("actors: tick tenant %d: %v", ids[i], err))
-			}
-			events = append(events, per[i]...)
+		r.ticks = r.ticks[:len(ids)]
+		r.ticked.pending.Store(int64(len(ids)))
+		for i, id := range ids {
+			r.ticks[i].now, r.ticks[i].done = x.now, r.ticked
+			ctx.Send(r.tenants[id], &r.ticks[i])
+		}
+		r.ticked.wait("tick")
+		for i := range r.ticks {
+			events = append(events, r.ticks[i].events...)
 		}
 	case TenantCommand:
 		if pid := r.tenants[c.TenantOf()]; pid != nil {
@@ -376,43 +451,25 @@ type tenantActor struct {
 
 func (ta *tenantActor) Receive(ctx actor.Context) {
 	ta.ctx = ctx
-	ta.t.port = ta.callDomain
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		ta.t.port = ta.callDomain // set once: a method value allocates
 		ta.done = make(chan struct{}, 1)
 		ta.call.done = ta.done
 	case *applyMsg:
 		ta.events = ta.events[:0]
-		o := ta.apply(m.cmd.(TenantCommand), m.now)
+		o := ta.apply(m.cmd.(TenantCommand), m.now.UnixNano(), &ta.events)
 		o.Events = slices.Clone(o.Events)
 		ctx.Respond(&o)
-	case *batchMsg:
-		// The events of the whole batch collect in ta.events and are
-		// copied out once; each outcome gets its part of the copy.
-		out := make([]Outcome, len(m.cmds))
-		ta.events = ta.events[:0]
-		ends := make([]int, len(m.cmds))
-		for i, c := range m.cmds {
-			out[i] = ta.apply(c, m.now)
-			ends[i] = len(ta.events)
+	case *Batch:
+		ta.runBatch(m)
+		m.done.finish()
+	case *tickMsg:
+		m.events = m.events[:0]
+		if ta.t.Status == TenantActive {
+			ta.t.tick(&opCtx{now: m.now, events: &m.events})
 		}
-		all := slices.Clone(ta.events)
-		start := 0
-		for i := range out {
-			if out[i].Err == nil {
-				out[i].Events = all[start:ends[i]:ends[i]]
-			}
-			start = ends[i]
-		}
-		if m.withDeadline {
-			var next int64
-			if ta.t.Status == TenantActive {
-				next = ta.t.nextDeadline()
-			}
-			ctx.Respond(&TenantBatch{Outcomes: out, NextDeadline: next})
-			return
-		}
-		ctx.Respond(out)
+		m.done.finish()
 	case *queryMsg:
 		ctx.Respond(&queryReply{err: m.fn(ta.t)})
 	case *runMsg:
@@ -422,20 +479,42 @@ func (ta *tenantActor) Receive(ctx actor.Context) {
 	}
 }
 
-// apply runs one command, appending its events to ta.events; the
-// outcome's Events alias ta.events until the caller copies them.
-func (ta *tenantActor) apply(c TenantCommand, now time.Time) Outcome {
-	start := len(ta.events)
-	x := &opCtx{now: now.UnixNano(), events: &ta.events}
+// runBatch applies a batch's commands in order into its outcomes and
+// events. Each outcome's part of the events is cut once all are in:
+// appending may move them.
+func (ta *tenantActor) runBatch(b *Batch) {
+	b.Outcomes, b.Events, b.spans = b.Outcomes[:0], b.Events[:0], b.spans[:0]
+	for _, c := range b.Cmds {
+		b.Outcomes = append(b.Outcomes, ta.apply(c, b.now, &b.Events))
+		b.spans = append(b.spans, len(b.Events))
+	}
+	start := 0
+	for i, end := range b.spans {
+		if b.Outcomes[i].Err == nil {
+			b.Outcomes[i].Events = b.Events[start:end:end]
+		}
+		start = end
+	}
+	b.NextDeadline = 0
+	if ta.t.Status == TenantActive {
+		b.NextDeadline = ta.t.nextDeadline()
+	}
+}
+
+// apply runs one command, appending its events to events; the outcome's
+// Events alias them.
+func (ta *tenantActor) apply(c TenantCommand, now int64, events *[]Event) Outcome {
+	start := len(*events)
+	x := &opCtx{now: now, events: events}
 	id, err := ta.t.apply(x, c, principalOf(c))
 	if err != nil {
-		ta.events = ta.events[:start]
+		*events = (*events)[:start]
 		return Outcome{Err: err}
 	}
 	if _, ok := c.(*DeleteDomain); ok {
 		ta.stopDeleted()
 	}
-	return Outcome{Result: Result{ID: id}, Events: ta.events[start:]}
+	return Outcome{Result: Result{ID: id}, Events: (*events)[start:]}
 }
 
 // callDomain is the tenant's port in the actor system: it sends the
@@ -479,18 +558,16 @@ func (da *domainActor) Receive(ctx actor.Context) {
 	}
 }
 
-// directMailbox is a domain actor's mailbox: a message posted while the
-// actor is idle is handled at once on the poster's goroutine (the tenant
-// actor, which waits for the answer anyway); one posted while it runs (a
-// system message during a stop, say) waits in a queue that the running
-// poster drains before it returns. Messages are handled one at a time and
-// in order, system messages first, as in protoactor's default mailbox, but
-// nothing is allocated per message and no goroutine is involved.
-type directMailbox struct {
+// mailbox is the message loop of the tenant and domain mailboxes: messages
+// are handled one at a time and in order, system messages first, as in
+// protoactor's default mailbox, but queued in reused slices, so nothing is
+// allocated per message. Who runs the loop differs (directMailbox,
+// poolMailbox).
+type mailbox struct {
 	invoker actor.MessageInvoker
 
 	mu        sync.Mutex
-	running   bool // guarded by mu
+	running   bool // guarded by mu: being drained, or about to be
 	suspended bool // guarded by mu
 	sys, user msgQueue
 }
@@ -517,25 +594,24 @@ func (q *msgQueue) pop() (any, bool) {
 
 func (q *msgQueue) len() int { return len(q.q) - q.head }
 
-func (m *directMailbox) PostUserMessage(msg any) {
+// post queues a message and reports whether the mailbox was idle: then
+// the caller must have it drained.
+func (m *mailbox) post(msg any, system bool) bool {
 	m.mu.Lock()
-	m.user.push(msg)
-	m.run()
-}
-
-func (m *directMailbox) PostSystemMessage(msg any) {
-	m.mu.Lock()
-	m.sys.push(msg)
-	m.run()
-}
-
-// run is entered with mu held and returns with it released.
-func (m *directMailbox) run() {
-	if m.running {
-		m.mu.Unlock()
-		return
+	if system {
+		m.sys.push(msg)
+	} else {
+		m.user.push(msg)
 	}
+	idle := !m.running
 	m.running = true
+	m.mu.Unlock()
+	return idle
+}
+
+// drain handles the queued messages until none is left (or the mailbox is
+// suspended). It is entered with mu held and returns with it released.
+func (m *mailbox) drain() {
 	var msg any
 	defer func() {
 		if r := recover(); r != nil {
@@ -579,14 +655,56 @@ func (m *directMailbox) run() {
 	m.mu.Unlock()
 }
 
-func (m *directMailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.Dispatcher) {
+func (m *mailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.Dispatcher) {
 	m.invoker = invoker
 }
 
-func (m *directMailbox) Start() {}
+func (m *mailbox) Start() {}
 
-func (m *directMailbox) UserMessageCount() int {
+func (m *mailbox) UserMessageCount() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.user.len()
+}
+
+// directMailbox is a domain actor's mailbox: a message posted while the
+// actor is idle is handled at once on the poster's goroutine (the tenant
+// actor, which waits for the answer anyway); one posted while it runs (a
+// system message during a stop, say) waits in the queue that the running
+// poster drains before it returns. No goroutine is involved.
+type directMailbox struct{ mailbox }
+
+func (m *directMailbox) PostUserMessage(msg any)   { m.run(m.post(msg, false)) }
+func (m *directMailbox) PostSystemMessage(msg any) { m.run(m.post(msg, true)) }
+
+func (m *directMailbox) run(idle bool) {
+	if idle {
+		m.mu.Lock()
+		m.drain()
+	}
+}
+
+// poolMailbox is a tenant actor's mailbox: when a message arrives while
+// the actor is idle, the mailbox goes to the System's workers (see
+// System.worker), one of which drains it. A tenant's messages are handled
+// one at a time and in order; tenants run in parallel on the workers.
+type poolMailbox struct {
+	mailbox
+	work chan<- *poolMailbox
+}
+
+func (m *poolMailbox) PostUserMessage(msg any)   { m.schedule(m.post(msg, false)) }
+func (m *poolMailbox) PostSystemMessage(msg any) { m.schedule(m.post(msg, true)) }
+
+func (m *poolMailbox) schedule(idle bool) {
+	if !idle {
+		return
+	}
+	select {
+	case m.work <- m:
+	default:
+		// The queue is full: hand it over without blocking the poster,
+		// which may be a worker.
+		go func() { m.work <- m }()
+	}
 }

@@ -149,11 +149,13 @@ type Tenant struct {
 
 	routing  map[DomainID]*Domain
 	auditBuf []AuditEntry // backing array of Audit once it is full (see audit)
-	// doms and cbDomain are dense copies of routing and CallbackDomain,
-	// indexed by identifier (both are small integers allocated in order),
-	// so the hot path looks them up without hashing.
+	// doms, cbDomain and users are dense copies of routing,
+	// CallbackDomain and Users, indexed by identifier (all are small
+	// integers allocated in order), so the hot path looks them up without
+	// hashing.
 	doms     []*Domain
 	cbDomain []DomainID
+	users    []*User
 	port     func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
 	op       domainOp
 	res      opResult
@@ -216,11 +218,39 @@ func (t *Tenant) callbackDomain(id CallbackID) (DomainID, bool) {
 	return 0, false
 }
 
+// setUser adds (u non-nil) or removes a user.
+func (t *Tenant) setUser(id UserID, u *User) {
+	if u == nil {
+		delete(t.Users, id)
+		if int(id) < len(t.users) {
+			t.users[id] = nil
+		}
+		return
+	}
+	t.Users[id] = u
+	if int(id) >= len(t.users) {
+		t.users = append(t.users, make([]*User, int(id)+1-len(t.users))...)
+	}
+	t.users[id] = u
+}
+
+// userByID returns a user, or nil.
+func (t *Tenant) userByID(id UserID) *User {
+	if int(id) < len(t.users) {
+		return t.users[id]
+	}
+	return nil
+}
+
 // reindex rebuilds the dense indexes after a restore.
 func (t *Tenant) reindex() {
 	t.cbDomain = nil
 	for _, id := range sortedKeys(t.CallbackDomain) {
 		t.setCallbackDomain(id, t.CallbackDomain[id])
+	}
+	t.users = nil
+	for _, id := range sortedKeys(t.Users) {
+		t.setUser(id, t.Users[id])
 	}
 }
 
@@ -245,7 +275,7 @@ func (t *Tenant) newOp(code opCode, x *opCtx) *domainOp {
 // configure sends the tenant's policy and queue settings to a domain.
 func (t *Tenant) configure(x *opCtx, did DomainID) {
 	op := t.newOp(opConfigure, x)
-	op.policy = t.Policy
+	op.policy = &t.Policy
 	op.queues = make(map[QueueID]QueueConf, len(t.Queues))
 	for id, q := range t.Queues {
 		sl := q.ServiceLevel
@@ -624,7 +654,7 @@ func (t *Tenant) createUser(x *opCtx, by Principal, c *CreateUser) (uint64, erro
 	}
 	t.Next.User++
 	u.ID = t.Next.User
-	t.Users[u.ID] = u
+	t.setUser(u.ID, u)
 	t.emit(x, Event{Kind: EvUserCreated, Agent: u.ID, Domain: u.Home})
 	if len(u.Positions) > 0 {
 		u.Presence = Offline
@@ -740,7 +770,7 @@ func (t *Tenant) deleteUser(x *opCtx, by Principal, c *DeleteUser) error {
 	if len(u.Positions) > 0 {
 		t.detach(x, u, false)
 	}
-	delete(t.Users, u.ID)
+	t.setUser(u.ID, nil)
 	for _, h := range sortedKeys(t.APIKeys) {
 		if p := t.APIKeys[h]; p.Kind == PrincipalUser && p.User == u.ID {
 			delete(t.APIKeys, h)
@@ -847,7 +877,7 @@ func (t *Tenant) mirrorPresence(events []Event, from int) {
 			continue
 		}
 		if u == nil || u.ID != e.Agent {
-			if u = t.Users[e.Agent]; u == nil {
+			if u = t.userByID(e.Agent); u == nil {
 				continue
 			}
 		}

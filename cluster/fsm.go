@@ -121,43 +121,32 @@ func (f *FSM) applyEntry(cmds []actors.Command, now time.Time) []actors.Outcome 
 }
 
 func (f *FSM) applyTenantRun(cmds []actors.Command, out []actors.Outcome, now time.Time) {
-	var order []actors.TenantID
-	byTenant := map[actors.TenantID][]int{}
+	// One batch per tenant, in order of first appearance; idx maps each
+	// batch's commands back to their place in the run.
+	var batches []actors.Batch
+	var idx [][]int
+	at := map[actors.TenantID]int{}
 	for i, c := range cmds {
-		t := c.(actors.TenantCommand).TenantOf()
-		if _, ok := byTenant[t]; !ok {
-			order = append(order, t)
+		tc := c.(actors.TenantCommand)
+		k, ok := at[tc.TenantOf()]
+		if !ok {
+			k = len(batches)
+			at[tc.TenantOf()] = k
+			batches = append(batches, actors.Batch{Tenant: tc.TenantOf()})
+			idx = append(idx, nil)
 		}
-		byTenant[t] = append(byTenant[t], i)
+		batches[k].Cmds = append(batches[k].Cmds, tc)
+		idx[k] = append(idx[k], i)
 	}
-	type pending struct {
-		tenant actors.TenantID
-		idx    []int
-		wait   func() (any, error)
-	}
-	runs := make([]pending, 0, len(order))
-	for _, t := range order {
-		idx := byTenant[t]
-		batch := make([]actors.TenantCommand, len(idx))
-		for k, i := range idx {
-			batch[k] = cmds[i].(actors.TenantCommand)
+	f.sys.ApplyBatches(batches, now)
+	for k, b := range batches {
+		for j, i := range idx[k] {
+			out[i] = b.Outcomes[j]
 		}
-		fut := f.sys.ApplyTenantBatchAsync(t, batch, now)
-		runs = append(runs, pending{tenant: t, idx: idx, wait: fut.Result})
-	}
-	for _, r := range runs {
-		res, err := r.wait()
-		if err != nil {
-			panic(fmt.Sprintf("cluster: stopping: tenant %d did not answer: %v", r.tenant, err))
-		}
-		tb := res.(*actors.TenantBatch)
-		for k, i := range r.idx {
-			out[i] = tb.Outcomes[k]
-		}
-		if tb.NextDeadline == 0 {
-			delete(f.deadlines, r.tenant)
+		if b.NextDeadline == 0 {
+			delete(f.deadlines, b.Tenant)
 		} else {
-			f.deadlines[r.tenant] = tb.NextDeadline
+			f.deadlines[b.Tenant] = b.NextDeadline
 		}
 	}
 }
