@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,6 +117,14 @@ func apiTenant(b *testing.B, s *apiServer, name string) (string, uint64) {
 	return t.APIKey, q.ID
 }
 
+// cpuTime is the CPU time this process (server and load generator) has
+// used: on a shared machine, CPU per request is steadier than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func percentile(ds []time.Duration, p int) float64 {
 	if len(ds) == 0 {
 		return 0
@@ -124,21 +133,61 @@ func percentile(ds []time.Duration, p int) float64 {
 	return float64(ds[(len(ds)-1)*p/100].Microseconds()) / 1000
 }
 
-// BenchmarkAPICreate: create-callback throughput and latency with 256
-// concurrent clients over keep-alive connections.
+// post sends a pre-encoded JSON body and reads the answer: the load
+// generator does not re-encode the same request every time, so its own CPU
+// (it shares the machine with the server) goes to HTTP, not to JSON.
+func (s *apiServer) post(path, token string, raw []byte, out any) error {
+	req, _ := http.NewRequest("POST", s.url+path, bytes.NewReader(raw))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 || out != nil {
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, body)
+		}
+		return json.Unmarshal(body, out)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+func createBody(queue uint64) []byte {
+	raw, _ := json.Marshal(map[string]any{"queueId": queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "C"})
+	return raw
+}
+
+// BenchmarkAPICreate: create-callback throughput and latency, closed loop:
+// each of `clients` concurrent clients (8 tenants, one keep-alive
+// connection each) has one request in flight at a time. By Little's law the
+// mean latency is clients / throughput, so the client count is part of the
+// result and is reported as a metric: p99 <= 10 ms at 30,000 creates/s
+// leaves room for at most about 150-250 requests in flight.
 func BenchmarkAPICreate(b *testing.B) {
+	for _, clients := range []int{64, 256} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchCreate(b, clients) })
+	}
+}
+
+func benchCreate(b *testing.B, clients int) {
 	s := startAPI(b)
 	defer s.close()
-	const tenants, clients = 8, 256
-	keys, queues := make([]string, tenants), make([]uint64, tenants)
+	const tenants = 8
+	keys, bodies := make([]string, tenants), make([][]byte, tenants)
 	for i := range keys {
-		keys[i], queues[i] = apiTenant(b, s, fmt.Sprint("t", i))
+		var q uint64
+		keys[i], q = apiTenant(b, s, fmt.Sprint("t", i))
+		bodies[i] = createBody(q)
 	}
 	var next, failed atomic.Int64
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func(c int) {
@@ -150,9 +199,7 @@ func BenchmarkAPICreate(b *testing.B) {
 				}
 				t := int(i) % tenants
 				t0 := time.Now()
-				_, err := s.call("POST", "/v1/callbacks", keys[t], map[string]any{"queueId": queues[t],
-					"callbackNumbers": []string{"+15550100"}, "callbackUserName": "C"}, nil)
-				if err != nil {
+				if err := s.post("/v1/callbacks", keys[t], bodies[t], nil); err != nil {
 					failed.Add(1)
 					continue
 				}
@@ -161,12 +208,14 @@ func BenchmarkAPICreate(b *testing.B) {
 		}(c)
 	}
 	wg.Wait()
-	el := time.Since(start)
+	el, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	all := slices.Concat(lat...)
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/create")
 	b.ReportMetric(float64(len(all))/el.Seconds(), "creates/s")
 	b.ReportMetric(percentile(all, 50), "p50-ms")
 	b.ReportMetric(percentile(all, 99), "p99-ms")
+	b.ReportMetric(float64(clients), "clients")
 	b.ReportMetric(float64(failed.Load()), "failed")
 }
 
