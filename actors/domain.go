@@ -131,6 +131,7 @@ type line struct {
 	conf    QueueConf
 	queue   QueueID
 	stats   *QueueStats // the queue's entry in Stats, once it has one
+	rank    *rankIndex  // waiting in order, once a position was asked for (rank.go)
 }
 
 // stat returns the line's statistics, creating them on first use.
@@ -181,7 +182,7 @@ func (d *Domain) rebuild() {
 		c.heapIdx = -1
 		switch c.Status {
 		case Queued:
-			d.line(c.Queue).waiting.push(c)
+			d.line(c.Queue).enter(c)
 		case Scheduled:
 			d.deadlines.push(deadline{at: c.Due, kind: dueAt, id: uint64(c.ID)})
 		case Offered:
@@ -274,7 +275,7 @@ func (d *Domain) unpool(a *Agent) {
 func (d *Domain) enqueue(x *opCtx, c *Callback) {
 	d.setStatus(c, Queued)
 	l := d.line(c.Queue)
-	l.waiting.push(c)
+	l.enter(c)
 	d.emit(x, Event{Kind: EvCallbackQueued, Queue: c.Queue, Callback: c.ID})
 	d.routeLine(x, l)
 }
@@ -320,7 +321,7 @@ func (d *Domain) routeAgent(x *opCtx, a *Agent) {
 }
 
 func (d *Domain) offer(x *opCtx, l *line, c *Callback, a *Agent) {
-	l.waiting.remove(c)
+	l.leave(c)
 	d.unpool(a)
 	d.setStatus(c, Offered)
 	d.OfferSeq++
@@ -354,7 +355,7 @@ func (d *Domain) requeue(x *opCtx, c *Callback) {
 	}
 	d.setStatus(c, Queued)
 	l := d.line(c.Queue)
-	l.waiting.push(c)
+	l.enter(c)
 	d.routeLine(x, l)
 }
 
@@ -397,7 +398,7 @@ func (d *Domain) tick(x *opCtx) {
 				continue
 			}
 			if c.Status == Queued {
-				d.lines[c.Queue].waiting.remove(c)
+				d.lines[c.Queue].leave(c)
 			}
 			d.setStatus(c, Expired)
 			d.stats(c.Queue).Abandoned++
@@ -522,13 +523,7 @@ func (d *Domain) position(c *Callback) (int, time.Duration) {
 	if c.Status != Queued {
 		return 0, 0
 	}
-	l := d.lines[c.Queue]
-	ahead := 0
-	for _, o := range l.waiting {
-		if callbackBefore(o, c) {
-			ahead++
-		}
-	}
+	ahead := d.lines[c.Queue].ahead(c)
 	aht := int64(5 * time.Minute)
 	if s := d.Stats[c.Queue]; s != nil && s.Completed > 0 {
 		aht = s.HandleSum / s.Completed

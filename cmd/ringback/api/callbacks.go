@@ -136,11 +136,10 @@ func (s *Server) viewCallback(ctx context.Context, id actors.CallbackID) (Callba
 	var v CallbackView
 	c := callerOf(ctx)
 	err := s.read(ctx, false, func(t *actors.Tenant) error {
-		cb, err := t.Callback(c.p, id)
+		cb, pos, ewt, err := t.CallbackPosition(c.p, id)
 		if err != nil {
 			return err
 		}
-		pos, ewt, _ := t.Position(c.p, id)
 		v = callbackView(cb, pos, ewt)
 		return nil
 	})
