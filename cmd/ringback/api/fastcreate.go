@@ -171,63 +171,104 @@ func (s *Server) writeHuma(ctx huma.Context, status int, body any) {
 // of its type and within its bounds. It returns false for anything else,
 // valid or not, which huma then serves.
 func parseCreateBody(raw []byte, b *createCallbackBody) bool {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil || m == nil {
+	// encoding/json matches keys without regard to case and skips unknown
+	// ones; huma's schema does neither, so the keys are checked first, as
+	// written (an escaped key is not plain: huma decides).
+	var w struct {
+		QueueID          *uint32   `json:"queueId"`
+		CallbackNumbers  []*string `json:"callbackNumbers"`
+		CallbackUserName *string   `json:"callbackUserName"`
+		Priority         *int      `json:"priority"`
+		DomainID         *uint32   `json:"domainId"`
+	}
+	var seen [5]bool
+	if !plainKeys(raw, &seen) || !seen[0] || !seen[1] || !seen[2] || json.Unmarshal(raw, &w) != nil {
 		return false
 	}
-	var seen int
-	for k, v := range m {
-		var ok bool
-		switch k {
-		case "queueId":
-			var n uint64
-			n, ok = plainUint(v, 1<<31-1)
-			ok = ok && n >= 1
-			b.QueueID = uint32(n)
-			seen++
-		case "domainId":
-			var n uint64
-			n, ok = plainUint(v, 1<<31-1)
-			b.DomainID = uint32(n)
-		case "priority":
-			var n uint64
-			n, ok = plainUint(v, 1000)
-			b.Priority = int(n)
-		case "callbackUserName":
-			ok = len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &b.CallbackUserName) == nil
-			n := utf8.RuneCountInString(b.CallbackUserName)
-			ok = ok && n >= 1 && n <= 500
-			seen++
-		case "callbackNumbers":
-			var items []json.RawMessage
-			ok = len(v) > 0 && v[0] == '[' && json.Unmarshal(v, &items) == nil && len(items) >= 1 && len(items) <= 10
-			if ok {
-				b.CallbackNumbers = make([]string, len(items))
-				for i, it := range items {
-					if it[0] != '"' || json.Unmarshal(it, &b.CallbackNumbers[i]) != nil {
-						return false
-					}
-				}
-			}
-			seen++
-		}
-		if !ok {
+	if w.QueueID == nil || *w.QueueID < 1 || *w.QueueID > 1<<31-1 || w.CallbackUserName == nil ||
+		len(w.CallbackNumbers) < 1 || len(w.CallbackNumbers) > 10 ||
+		seen[3] && (w.Priority == nil || *w.Priority < 0 || *w.Priority > 1000) ||
+		seen[4] && (w.DomainID == nil || *w.DomainID > 1<<31-1) {
+		return false
+	}
+	if n := utf8.RuneCountInString(*w.CallbackUserName); n < 1 || n > 500 {
+		return false
+	}
+	b.CallbackNumbers = make([]string, len(w.CallbackNumbers))
+	for i, p := range w.CallbackNumbers {
+		if p == nil {
 			return false
 		}
+		b.CallbackNumbers[i] = *p
 	}
-	return seen == 3
+	b.QueueID, b.CallbackUserName = *w.QueueID, *w.CallbackUserName
+	if seen[3] {
+		b.Priority = *w.Priority
+	}
+	if seen[4] {
+		b.DomainID = *w.DomainID
+	}
+	return true
 }
 
-// plainUint reads a JSON integer written as plain digits, at most max.
-func plainUint(v json.RawMessage, max uint64) (uint64, bool) {
-	if len(v) == 0 || len(v) > 10 {
-		return 0, false
+var createKeys = [5]string{"queueId", "callbackNumbers", "callbackUserName", "priority", "domainId"}
+
+// plainKeys reports whether raw is a JSON object (or not JSON at all: the
+// decoder then refuses it) whose keys are all among createKeys, written
+// without escapes, and which value types are plain: strings, numbers and
+// one array of strings, nothing nested deeper. It marks the keys seen.
+func plainKeys(raw []byte, seen *[5]bool) bool {
+	i := skipSpace(raw, 0)
+	if i == len(raw) || raw[i] != '{' {
+		return false
 	}
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
+	depth, key := 0, true
+	for ; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '{', '[':
+			depth++
+			if depth > 2 || depth == 2 && c == '{' {
+				return false
+			}
+			key = depth == 1 && c == '{'
+		case '}', ']':
+			depth--
+		case ',':
+			key = depth == 1
+		case '"':
+			j := i + 1
+			for j < len(raw) && raw[j] != '"' {
+				if raw[j] == '\\' {
+					if key {
+						return false
+					}
+					j++
+				}
+				j++
+			}
+			if j >= len(raw) {
+				return false
+			}
+			if key {
+				n := 0
+				for n < len(createKeys) && string(raw[i+1:j]) != createKeys[n] {
+					n++
+				}
+				if n == len(createKeys) {
+					return false
+				}
+				seen[n] = true
+				key = false
+			}
+			i = j
 		}
 	}
-	n, err := strconv.ParseUint(string(v), 10, 64)
-	return n, err == nil && n <= max
+	return depth == 0
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
