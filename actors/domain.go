@@ -134,6 +134,7 @@ type line struct {
 	conf    QueueConf
 	queue   QueueID
 	stats   *QueueStats // the queue's entry in Stats, once it has one
+	rank    *rankIndex  // waiting in order, once a position was asked for (rank.go)
 }
 
 // stat returns the line's statistics, creating them on first use.
@@ -184,7 +185,7 @@ func (d *Domain) rebuild() {
 		c.heapIdx = -1
 		switch c.Status {
 		case Queued:
-			d.line(c.Queue).waiting.push(c)
+			d.line(c.Queue).enter(c)
 		case Scheduled:
 			d.deadlines.push(deadline{at: c.Due, kind: dueAt, id: uint64(c.ID)})
 		case Offered:
@@ -278,7 +279,7 @@ func (d *Domain) unpool(a *Agent) {
 func (d *Domain) enqueue(x *opCtx, c *Callback) {
 	d.setStatus(c, Queued)
 	l := d.line(c.Queue)
-	l.waiting.push(c)
+	l.enter(c)
 	d.emit(x, Event{Kind: EvCallbackQueued, Queue: c.Queue, Callback: c.ID})
 	d.routeLine(x, l)
 }
@@ -313,7 +314,7 @@ func (d *Domain) routeAgent(x *opCtx, a *Agent) {
 	var best *line
 	for i := range a.Slots {
 		l := a.Slots[i].line // set when the agent was pooled, just before
-		if len(l.waiting) > 0 && (best == nil || l.waiting[0].before(&best.waiting[0])) {
+		if len(l.waiting) > 0 && (best == nil || l.waiting[0].before(&best.waiting[0].lineKey)) {
 			best = l
 		}
 	}
@@ -323,7 +324,7 @@ func (d *Domain) routeAgent(x *opCtx, a *Agent) {
 }
 
 func (d *Domain) offer(x *opCtx, l *line, c *Callback, a *Agent) {
-	l.waiting.remove(c)
+	l.leave(c)
 	d.unpool(a)
 	d.setStatus(c, Offered)
 	d.OfferSeq++
@@ -357,7 +358,7 @@ func (d *Domain) requeue(x *opCtx, c *Callback) {
 	}
 	d.setStatus(c, Queued)
 	l := d.line(c.Queue)
-	l.waiting.push(c)
+	l.enter(c)
 	d.routeLine(x, l)
 }
 
@@ -400,7 +401,7 @@ func (d *Domain) tick(x *opCtx) {
 				continue
 			}
 			if c.Status == Queued {
-				d.lines[c.Queue].waiting.remove(c)
+				d.lines[c.Queue].leave(c)
 			}
 			d.setStatus(c, Expired)
 			d.stats(c.Queue).Abandoned++
@@ -532,14 +533,7 @@ func (d *Domain) position(c *Callback) (int, time.Duration) {
 	if c.Status != Queued {
 		return 0, 0
 	}
-	l := d.lines[c.Queue]
-	ahead := 0
-	key := queuedOf(c)
-	for i := range l.waiting {
-		if l.waiting[i].before(&key) {
-			ahead++
-		}
-	}
+	ahead := d.lines[c.Queue].ahead(c)
 	aht := int64(5 * time.Minute)
 	if s := d.Stats[c.Queue]; s != nil && s.Completed > 0 {
 		aht = s.HandleSum / s.Completed

@@ -140,7 +140,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			d.schedule(x, c, c.Due)
 		case Queued: // transferred in while waiting in line
 			l := d.line(c.Queue)
-			l.waiting.push(c)
+			l.enter(c)
 			d.emit(x, Event{Kind: EvCallbackQueued, Queue: c.Queue, Callback: c.ID})
 			d.routeLine(x, l)
 		}
@@ -154,7 +154,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			return
 		}
 		if c.Status == Queued {
-			d.lines[c.Queue].waiting.remove(c)
+			d.lines[c.Queue].leave(c)
 		}
 		delete(d.Callbacks, c.ID)
 		r.callback = c
@@ -238,7 +238,7 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 			return refuse(ErrConflict, "callback", "only a waiting callback can be rescheduled, this one is %s", c.Status)
 		}
 		if c.Status == Queued {
-			d.lines[c.Queue].waiting.remove(c)
+			d.lines[c.Queue].leave(c)
 			d.setStatus(c, Scheduled)
 		}
 		d.emit(x, Event{Kind: EvCallbackRescheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(op.at)})
@@ -249,18 +249,18 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 		}
 		queued := c.Status == Queued
 		if queued {
-			d.lines[c.Queue].waiting.remove(c)
+			d.lines[c.Queue].leave(c)
 		}
 		c.Priority = int32(op.at)
 		if queued {
 			l := d.lines[c.Queue]
-			l.waiting.push(c)
+			l.enter(c)
 			d.routeLine(x, l)
 		}
 	case actCancel:
 		switch c.Status {
 		case Queued:
-			d.lines[c.Queue].waiting.remove(c)
+			d.lines[c.Queue].leave(c)
 		case Scheduled:
 		case Offered:
 			a := d.Agents[c.Agent]

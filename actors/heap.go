@@ -14,17 +14,21 @@ package actors
 type callbackHeap []queued
 
 type queued struct {
+	lineKey
+	c *Callback
+}
+
+// lineKey is what orders a waiting callback: higher priority, then
+// earlier due time, then creation order.
+type lineKey struct {
 	due  int64
 	seq  uint64
 	prio int32
-	c    *Callback
 }
 
-func queuedOf(c *Callback) queued {
-	return queued{due: c.Due, seq: c.Seq, prio: c.Priority, c: c}
-}
+func keyOf(c *Callback) lineKey { return lineKey{due: c.Due, seq: c.Seq, prio: c.Priority} }
 
-func (a *queued) before(b *queued) bool {
+func (a *lineKey) before(b *lineKey) bool {
 	if a.prio != b.prio {
 		return a.prio > b.prio
 	}
@@ -36,7 +40,7 @@ func (a *queued) before(b *queued) bool {
 
 func (h *callbackHeap) push(c *Callback) {
 	c.heapIdx = int32(len(*h))
-	*h = append(*h, queuedOf(c))
+	*h = append(*h, queued{keyOf(c), c})
 	h.up(int(c.heapIdx))
 }
 
@@ -65,7 +69,7 @@ func (h callbackHeap) swap(i, j int) {
 func (h callbackHeap) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !h[i].before(&h[p]) {
+		if !h[i].before(&h[p].lineKey) {
 			return
 		}
 		h.swap(i, p)
@@ -81,10 +85,10 @@ func (h callbackHeap) down(i int) bool {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && h[r].before(&h[l]) {
+		if r := l + 1; r < n && h[r].before(&h[l].lineKey) {
 			m = r
 		}
-		if !h[m].before(&h[i]) {
+		if !h[m].before(&h[i].lineKey) {
 			break
 		}
 		h.swap(i, m)

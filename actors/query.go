@@ -47,6 +47,18 @@ func (t *Tenant) Position(by Principal, id CallbackID) (int, time.Duration, erro
 	return pos, ewt, nil
 }
 
+// CallbackPosition is Callback and Position in one read: the callback,
+// its place in line and its estimated wait.
+func (t *Tenant) CallbackPosition(by Principal, id CallbackID) (Callback, int, time.Duration, error) {
+	c, err := t.Callback(by, id)
+	if err != nil {
+		return Callback{}, 0, 0, err
+	}
+	d := t.routing[t.CallbackDomain[id]]
+	pos, ewt := d.position(d.Callbacks[id])
+	return c, pos, ewt, nil
+}
+
 // Reports returns the real-time view of every queue in every domain the
 // principal may see reports of, in domain and queue order.
 func (t *Tenant) Reports(by Principal, now time.Time) ([]QueueReport, error) {

@@ -136,15 +136,46 @@ func (s *Server) viewCallback(ctx context.Context, id actors.CallbackID) (Callba
 	var v CallbackView
 	c := callerOf(ctx)
 	err := s.read(ctx, false, func(t *actors.Tenant) error {
-		cb, err := t.Callback(c.p, id)
+		cb, pos, ewt, err := t.CallbackPosition(c.p, id)
 		if err != nil {
 			return err
 		}
-		pos, ewt, _ := t.Position(c.p, id)
 		v = callbackView(cb, pos, ewt)
 		return nil
 	})
 	return v, err
+}
+
+// createCallback serves POST /v1/callbacks (through huma, or fastCreate).
+func (s *Server) createCallback(ctx context.Context, in *createCallbackInput) (*callbackOutput, error) {
+	b := in.Body
+	at, err := s.scheduledTime(b.CallbackScheduledTime)
+	if err != nil {
+		return nil, err
+	}
+	c := callerOf(ctx)
+	var hash string
+	if in.IdempotencyKey != "" {
+		raw, _ := json.Marshal(b)
+		h := sha256.Sum256(raw)
+		hash = hex.EncodeToString(h[:])
+		flight := itoa(uint64(c.tenant)) + "/" + in.IdempotencyKey
+		if !s.flights.begin(flight) {
+			return nil, huma.Error409Conflict("a request with this Idempotency-Key is still in progress")
+		}
+		defer s.flights.end(flight)
+	}
+	out, err := s.propose(ctx, &actors.CreateCallback{Target: c.target(), Queue: actors.QueueID(b.QueueID), Domain: actors.DomainID(b.DomainID),
+		CustomerName: b.CallbackUserName, Numbers: b.CallbackNumbers, Priority: b.Priority, ScheduledAt: at, Data: b.Data,
+		IdempotencyKey: in.IdempotencyKey, RequestHash: hash})
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.viewCallback(ctx, actors.CallbackID(out.Result.ID))
+	if err != nil {
+		return nil, err
+	}
+	return &callbackOutput{Status: http.StatusCreated, Body: v}, nil
 }
 
 func (s *Server) callbackRoutes() {
@@ -153,36 +184,8 @@ func (s *Server) callbackRoutes() {
 	}
 	create := op(http.MethodPost, "/v1/callbacks", "create-callback", "Ask for a callback", http.StatusCreated)
 	create.Description = "With an Idempotency-Key header, a retry with the same key and body returns the original callback; the same key with another body answers 422; a retry while the first is still running answers 409."
-	huma.Register(s.api, create, func(ctx context.Context, in *createCallbackInput) (*callbackOutput, error) {
-		b := in.Body
-		at, err := s.scheduledTime(b.CallbackScheduledTime)
-		if err != nil {
-			return nil, err
-		}
-		c := callerOf(ctx)
-		var hash string
-		if in.IdempotencyKey != "" {
-			raw, _ := json.Marshal(b)
-			h := sha256.Sum256(raw)
-			hash = hex.EncodeToString(h[:])
-			flight := itoa(uint64(c.tenant)) + "/" + in.IdempotencyKey
-			if !s.flights.begin(flight) {
-				return nil, huma.Error409Conflict("a request with this Idempotency-Key is still in progress")
-			}
-			defer s.flights.end(flight)
-		}
-		out, err := s.propose(ctx, &actors.CreateCallback{Target: c.target(), Queue: actors.QueueID(b.QueueID), Domain: actors.DomainID(b.DomainID),
-			CustomerName: b.CallbackUserName, Numbers: b.CallbackNumbers, Priority: b.Priority, ScheduledAt: at, Data: b.Data,
-			IdempotencyKey: in.IdempotencyKey, RequestHash: hash})
-		if err != nil {
-			return nil, err
-		}
-		v, err := s.viewCallback(ctx, actors.CallbackID(out.Result.ID))
-		if err != nil {
-			return nil, err
-		}
-		return &callbackOutput{Status: http.StatusCreated, Body: v}, nil
-	})
+	huma.Register(s.api, create, s.createCallback)
+	s.createOp = s.api.OpenAPI().Paths["/v1/callbacks"].Post
 	huma.Register(s.api, op(http.MethodGet, "/v1/callbacks", "list-callbacks", "List the callbacks the caller can see", http.StatusOK),
 		func(ctx context.Context, in *listCallbacksInput) (*callbackPage, error) {
 			after, _ := strconv.ParseUint(in.PageToken, 10, 64)

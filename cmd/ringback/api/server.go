@@ -70,8 +70,12 @@ type Server struct {
 	recent  *recentErrors
 	flights *flights
 	hosts   atomic.Pointer[map[string]actors.TenantID] // nil: rebuild on next use
-	keys    sync.Map                                   // key hash -> keyEntry
+	keys    sync.Map                                   // key SHA-256 sum -> keyEntry
 	keyGen  atomic.Uint64
+
+	createOp   *huma.Operation // POST /v1/callbacks as registered, for fastCreate
+	fast       atomic.Bool     // fastCreate may serve it (see fastCreateOK)
+	fastServed atomic.Uint64   // creates fastCreate answered (for tests)
 }
 
 // New builds the API.
@@ -105,6 +109,7 @@ func New(o Options) *Server {
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
+	s.fast.Store(s.fastCreateOK())
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
 	return s
 }
@@ -123,6 +128,9 @@ const forwardedHeader = "X-Ringback-Forwarded"
 func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead || linearizableRequest(r)
 	if !write || s.o.Node.IsLeader() || !strings.HasPrefix(r.URL.Path, "/v1/") {
+		if r.Method == http.MethodPost && s.fast.Load() && r.URL.Path == "/v1/callbacks" && s.fastCreate(w, r) {
+			return
+		}
 		s.mux.ServeHTTP(w, r)
 		return
 	}
@@ -194,47 +202,49 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	if !s.o.Node.Ready() {
-		ctx.SetHeader("Retry-After", "1")
-		_ = huma.WriteErr(s.api, ctx, http.StatusServiceUnavailable, "this node is still applying its log after a start; retry shortly")
+	c, status, msg := s.resolveCaller(ctx.Context(), op.Metadata["operator"] == true, ctx.Header("Authorization"), ctx.Host(), ctx.Header(ConsistencyHeader))
+	if status != 0 {
+		if status == http.StatusServiceUnavailable {
+			ctx.SetHeader("Retry-After", "1")
+		}
+		_ = huma.WriteErr(s.api, ctx, status, msg)
 		return
 	}
-	token, ok := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
+	next(huma.WithValue(ctx, callerKey{}, c))
+}
+
+// resolveCaller authenticates a request from its Authorization, Host and
+// consistency headers; a refusal is a status and its detail.
+func (s *Server) resolveCaller(ctx context.Context, wantOperator bool, authorization, host, consistency string) (caller, int, string) {
+	if !s.o.Node.Ready() {
+		return caller{}, http.StatusServiceUnavailable, "this node is still applying its log after a start; retry shortly"
+	}
+	token, ok := strings.CutPrefix(authorization, "Bearer ")
 	if !ok || token == "" {
-		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a bearer token is required")
-		return
+		return caller{}, http.StatusUnauthorized, "a bearer token is required"
 	}
 	h := sha256.Sum256([]byte(token))
-	wantOperator := op.Metadata["operator"] == true
 	if subtle.ConstantTimeCompare(h[:], s.opHash[:]) == 1 {
 		if !wantOperator {
-			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "the operator token manages tenants only")
-			return
+			return caller{}, http.StatusForbidden, "the operator token manages tenants only"
 		}
-		next(huma.WithValue(ctx, callerKey{}, caller{operator: true, p: actors.Operator}))
-		return
+		return caller{operator: true, p: actors.Operator}, 0, ""
 	}
 	tid, ok := parseKey(token)
 	if !ok || wantOperator {
-		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid here")
-		return
+		return caller{}, http.StatusUnauthorized, "the token is not valid here"
 	}
-	k, err := s.lookupKey(ctx.Context(), tid, token)
+	k, err := s.lookupKey(ctx, tid, h)
 	if err != nil {
-		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid here")
-		return
+		return caller{}, http.StatusUnauthorized, "the token is not valid here"
 	}
-	p, status, host := k.p, k.status, k.host
-	if reqHost := hostOnly(ctx.Host()); s.hostBelongsElsewhere(reqHost, tid, host) {
-		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the token is not valid on this host")
-		return
+	if s.hostBelongsElsewhere(hostOnly(host), tid, k.host) {
+		return caller{}, http.StatusUnauthorized, "the token is not valid on this host"
 	}
-	if status != actors.TenantActive {
-		_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "the tenant is disabled; its data is kept")
-		return
+	if k.status != actors.TenantActive {
+		return caller{}, http.StatusForbidden, "the tenant is disabled; its data is kept"
 	}
-	next(huma.WithValue(ctx, callerKey{}, caller{tenant: tid, p: p,
-		linearizable: strings.EqualFold(ctx.Header(ConsistencyHeader), "linearizable")}))
+	return caller{tenant: tid, p: k.p, linearizable: strings.EqualFold(consistency, "linearizable")}, 0, ""
 }
 
 var errUnknownKey = errors.New("unknown key")
@@ -248,15 +258,15 @@ type keyEntry struct {
 	gen    uint64
 }
 
-// lookupKey resolves an API key through a cache in front of the replicated
-// state.
-func (s *Server) lookupKey(ctx context.Context, tid actors.TenantID, token string) (keyEntry, error) {
-	hash := HashKey(token)
+// lookupKey resolves an API key, by its SHA-256 sum, through a cache in
+// front of the replicated state.
+func (s *Server) lookupKey(ctx context.Context, tid actors.TenantID, sum [32]byte) (keyEntry, error) {
 	gen := s.keyGen.Load()
-	if v, ok := s.keys.Load(hash); ok && v.(keyEntry).gen == gen {
+	if v, ok := s.keys.Load(sum); ok && v.(keyEntry).gen == gen {
 		return v.(keyEntry), nil
 	}
 	k := keyEntry{gen: gen}
+	hash := hex.EncodeToString(sum[:])
 	err := s.o.Node.Read(ctx, false, tid, func(t *actors.Tenant) error {
 		var found bool
 		if k.p, found = t.Principal(hash); !found {
@@ -268,7 +278,7 @@ func (s *Server) lookupKey(ctx context.Context, tid actors.TenantID, token strin
 	if err != nil {
 		return keyEntry{}, err
 	}
-	s.keys.Store(hash, k)
+	s.keys.Store(sum, k)
 	return k, nil
 }
 

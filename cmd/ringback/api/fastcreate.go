@@ -1,0 +1,274 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+)
+
+// POST /v1/callbacks is the hot request. huma serves it through generic
+// reflection: the body is decoded twice (into a map to validate it against
+// the schema, then into the input struct) and every parameter is walked.
+// fastCreate serves the common request itself: no Idempotency-Key, a JSON
+// body of only queueId, callbackNumbers, callbackUserName and optionally
+// priority and domainId, every value plainly valid, a caller that
+// authenticates. Anything else (a refusal, an unusual body, an optional
+// field, a header it does not handle) it leaves to huma untouched, so every
+// error and every unusual case is still answered by huma. It writes with
+// huma's own negotiation, transformers ($schema, Link) and formats, so the
+// answer is the same; fastcreate_test.go compares the two.
+//
+// It accepts only what the registered schema accepts: fastCreateOK checks,
+// when the server is built, that the schema still has exactly the
+// constraints fastCreate implements, and turns it off otherwise.
+
+// fastCreateOK reports whether the registered create operation is the one
+// fastCreate implements.
+func (s *Server) fastCreateOK() bool {
+	op := s.createOp
+	if op == nil || op.RequestBody == nil || len(op.RequestBody.Content) != 1 || op.MaxBodyBytes <= 0 {
+		return false
+	}
+	if len(op.Parameters) != 1 || op.Parameters[0].In != "header" || op.Parameters[0].Name != "Idempotency-Key" {
+		return false
+	}
+	mt := op.RequestBody.Content["application/json"]
+	if mt == nil || mt.Schema == nil || mt.Schema.Ref == "" {
+		return false
+	}
+	sc := s.api.OpenAPI().Components.Schemas.SchemaFromRef(mt.Schema.Ref)
+	if sc == nil || sc.Type != huma.TypeObject || sc.AdditionalProperties != false || sc.MinProperties != nil || sc.MaxProperties != nil ||
+		len(sc.DependentRequired) != 0 || len(sc.OneOf) != 0 || len(sc.AnyOf) != 0 || len(sc.AllOf) != 0 || sc.Not != nil ||
+		!slices.Equal(sc.Required, []string{"queueId", "callbackNumbers", "callbackUserName"}) {
+		return false
+	}
+	plain := func(p *huma.Schema) bool { // no constraint fastCreate does not check
+		return p != nil && p.Pattern == "" && len(p.Enum) == 0 && p.MultipleOf == nil && !p.UniqueItems && len(p.DependentRequired) == 0 &&
+			p.ExclusiveMinimum == nil && p.ExclusiveMaximum == nil && len(p.OneOf) == 0 && len(p.AnyOf) == 0 && len(p.AllOf) == 0 && p.Not == nil
+	}
+	isInt := func(p *huma.Schema, lo, hi float64) bool {
+		return plain(p) && p.Type == huma.TypeInteger && p.Minimum != nil && *p.Minimum <= lo &&
+			(p.Maximum == nil || *p.Maximum >= hi) && p.MinLength == nil && p.MaxLength == nil
+	}
+	q, nums, name, prio, dom := sc.Properties["queueId"], sc.Properties["callbackNumbers"], sc.Properties["callbackUserName"],
+		sc.Properties["priority"], sc.Properties["domainId"]
+	return isInt(q, 1, 1<<31-1) && *q.Minimum == 1 && isInt(dom, 0, 1<<31-1) && *dom.Minimum == 0 &&
+		isInt(prio, 0, 1000) && prio.Maximum != nil && *prio.Minimum == 0 && *prio.Maximum == 1000 &&
+		plain(nums) && nums.Type == huma.TypeArray && nums.MinItems != nil && *nums.MinItems == 1 && nums.MaxItems != nil && *nums.MaxItems == 10 &&
+		plain(nums.Items) && nums.Items.Type == huma.TypeString && nums.Items.MinLength == nil && nums.Items.MaxLength == nil && nums.Items.Format == "" &&
+		plain(name) && name.Type == huma.TypeString && name.Format == "" && name.MinLength != nil && *name.MinLength == 1 &&
+		name.MaxLength != nil && *name.MaxLength == 500
+}
+
+var fastBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// fastCreate serves the request and returns true, or returns false having
+// changed nothing (the body may be read, then r.Body replays it).
+func (s *Server) fastCreate(w http.ResponseWriter, r *http.Request) bool {
+	op := s.createOp
+	h := r.Header
+	if _, ok := h["Idempotency-Key"]; ok || h.Get("Content-Type") != "application/json" ||
+		r.ContentLength <= 0 || r.ContentLength >= op.MaxBodyBytes {
+		return false
+	}
+	if ct, err := s.api.Negotiate(h.Get("Accept")); err != nil || ct != "application/json" {
+		return false
+	}
+	c, status, _ := s.resolveCaller(r.Context(), false, h.Get("Authorization"), r.Host, h.Get(ConsistencyHeader))
+	if status != 0 {
+		return false
+	}
+	if op.BodyReadTimeout > 0 {
+		_ = huma.SetReadDeadline(w, time.Now().Add(op.BodyReadTimeout))
+	}
+	buf := fastBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			fastBufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	_, err := io.CopyN(buf, r.Body, r.ContentLength)
+	raw := buf.Bytes()
+	var in createCallbackInput
+	if err != nil || !parseCreateBody(raw, &in.Body) {
+		r.Body = replay{io.MultiReader(bytes.NewReader(slices.Clone(raw)), r.Body), r.Body}
+		return false
+	}
+	_ = r.Body.Close()
+	s.fastServed.Add(1)
+	ctx := context.WithValue(r.Context(), callerKey{}, c)
+	hctx := humago.NewContext(op, r, w)
+	out, err := s.createCallback(ctx, &in)
+	if err != nil {
+		// As huma.Register answers a handler's error.
+		var he huma.HeadersError
+		if errors.As(err, &he) {
+			for k, values := range he.GetHeaders() {
+				for _, v := range values {
+					hctx.AppendHeader(k, v)
+				}
+			}
+		}
+		var se huma.StatusError
+		if !errors.As(err, &se) {
+			se = huma.NewErrorWithContext(hctx, http.StatusInternalServerError, "unexpected error occurred", err)
+		}
+		s.writeHuma(hctx, se.GetStatus(), se)
+		return true
+	}
+	s.writeHuma(hctx, out.Status, out.Body)
+	return true
+}
+
+// replay gives back a body fastCreate has read from.
+type replay struct {
+	io.Reader
+	io.Closer
+}
+
+// writeHuma writes a response as huma does (writeResponse and
+// transformAndWrite, with the content type negotiated before).
+func (s *Server) writeHuma(ctx huma.Context, status int, body any) {
+	ct := "application/json"
+	if ctf, ok := body.(huma.ContentTypeFilter); ok {
+		ct = ctf.ContentType(ct)
+	}
+	ctx.SetHeader("Content-Type", ct)
+	tv, err := s.api.Transform(ctx, strconv.Itoa(status), body)
+	if err != nil {
+		_, _ = ctx.BodyWriter().Write([]byte("error transforming response"))
+		panic(err)
+	}
+	ctx.SetStatus(status)
+	if status == http.StatusNoContent || status == http.StatusNotModified {
+		return
+	}
+	if err := s.api.Marshal(ctx.BodyWriter(), ct, tv); err != nil {
+		if errors.Is(ctx.Context().Err(), context.Canceled) {
+			ctx.SetStatus(499)
+			return
+		}
+		_, _ = ctx.BodyWriter().Write([]byte("error marshaling response"))
+		panic(err)
+	}
+}
+
+// parseCreateBody decodes a create body that is plainly valid: an object
+// of only the required fields and optionally priority and domainId, each
+// of its type and within its bounds. It returns false for anything else,
+// valid or not, which huma then serves.
+func parseCreateBody(raw []byte, b *createCallbackBody) bool {
+	// encoding/json matches keys without regard to case and skips unknown
+	// ones; huma's schema does neither, so the keys are checked first, as
+	// written (an escaped key is not plain: huma decides).
+	var w struct {
+		QueueID          *uint32   `json:"queueId"`
+		CallbackNumbers  []*string `json:"callbackNumbers"`
+		CallbackUserName *string   `json:"callbackUserName"`
+		Priority         *int      `json:"priority"`
+		DomainID         *uint32   `json:"domainId"`
+	}
+	var seen [5]bool
+	if !plainKeys(raw, &seen) || !seen[0] || !seen[1] || !seen[2] || json.Unmarshal(raw, &w) != nil {
+		return false
+	}
+	if w.QueueID == nil || *w.QueueID < 1 || *w.QueueID > 1<<31-1 || w.CallbackUserName == nil ||
+		len(w.CallbackNumbers) < 1 || len(w.CallbackNumbers) > 10 ||
+		seen[3] && (w.Priority == nil || *w.Priority < 0 || *w.Priority > 1000) ||
+		seen[4] && (w.DomainID == nil || *w.DomainID > 1<<31-1) {
+		return false
+	}
+	if n := utf8.RuneCountInString(*w.CallbackUserName); n < 1 || n > 500 {
+		return false
+	}
+	b.CallbackNumbers = make([]string, len(w.CallbackNumbers))
+	for i, p := range w.CallbackNumbers {
+		if p == nil {
+			return false
+		}
+		b.CallbackNumbers[i] = *p
+	}
+	b.QueueID, b.CallbackUserName = *w.QueueID, *w.CallbackUserName
+	if seen[3] {
+		b.Priority = *w.Priority
+	}
+	if seen[4] {
+		b.DomainID = *w.DomainID
+	}
+	return true
+}
+
+var createKeys = [5]string{"queueId", "callbackNumbers", "callbackUserName", "priority", "domainId"}
+
+// plainKeys reports whether raw is a JSON object (or not JSON at all: the
+// decoder then refuses it) whose keys are all among createKeys, written
+// without escapes, and which value types are plain: strings, numbers and
+// one array of strings, nothing nested deeper. It marks the keys seen.
+func plainKeys(raw []byte, seen *[5]bool) bool {
+	i := skipSpace(raw, 0)
+	if i == len(raw) || raw[i] != '{' {
+		return false
+	}
+	depth, key := 0, true
+	for ; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '{', '[':
+			depth++
+			if depth > 2 || depth == 2 && c == '{' {
+				return false
+			}
+			key = depth == 1 && c == '{'
+		case '}', ']':
+			depth--
+		case ',':
+			key = depth == 1
+		case '"':
+			j := i + 1
+			for j < len(raw) && raw[j] != '"' {
+				if raw[j] == '\\' {
+					if key {
+						return false
+					}
+					j++
+				}
+				j++
+			}
+			if j >= len(raw) {
+				return false
+			}
+			if key {
+				n := 0
+				for n < len(createKeys) && string(raw[i+1:j]) != createKeys[n] {
+					n++
+				}
+				if n == len(createKeys) {
+					return false
+				}
+				seen[n] = true
+				key = false
+			}
+			i = j
+		}
+	}
+	return depth == 0
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
