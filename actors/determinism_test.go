@@ -120,8 +120,8 @@ func checkRouting(e *Engine) error {
 			}
 			for _, cid := range sortedKeys(d.Callbacks) {
 				c := d.Callbacks[cid]
-				if t.CallbackDomain[cid] != did || c.Domain != did {
-					return fmt.Errorf("tenant %d: callback %d is in domain %d, index says %d, callback says %d", tid, cid, did, t.CallbackDomain[cid], c.Domain)
+				if at, _ := t.callbackDomain(cid); at != did || c.Domain != did {
+					return fmt.Errorf("tenant %d: callback %d is in domain %d, index says %d, callback says %d", tid, cid, did, at, c.Domain)
 				}
 				if c.Status != Offered && c.Status != InProgress {
 					continue

@@ -122,7 +122,7 @@ func (t *Tenant) DomainReport(by Principal, did DomainID, now time.Time) (QueueR
 // EachCallback calls fn, in identifier order, for every callback the
 // principal may see (for export and lists).
 func (t *Tenant) EachCallback(by Principal, fn func(Callback)) {
-	for _, id := range sortedKeys(t.CallbackDomain) {
+	for id := CallbackID(1); int(id) < len(t.CallbackDomain); id++ {
 		if c, err := t.Callback(by, id); err == nil {
 			fn(c)
 		}

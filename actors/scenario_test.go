@@ -145,8 +145,8 @@ func (s *scenario) callback(id CallbackID) *Callback {
 	if t == nil {
 		return nil
 	}
-	if d := t.routing[t.CallbackDomain[id]]; d != nil {
-		return d.Callbacks[id]
+	if did, ok := t.callbackDomain(id); ok && t.routing[did] != nil {
+		return t.routing[did].Callbacks[id]
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
 package actors
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -141,7 +144,7 @@ type Tenant struct {
 	APIKeys        map[string]Principal     `json:"apiKeys"`
 	Idempotency    map[string]idempotent    `json:"idempotency"`
 	IdemOrder      []idempotencyEntry       `json:"idemOrder"` // oldest first
-	CallbackDomain map[CallbackID]DomainID  `json:"callbackDomain"`
+	CallbackDomain callbackDomains          `json:"callbackDomain"`
 	ActiveNumbers  numberIndex              `json:"activeNumbers"` // queue/number of non-terminal callbacks
 	StorageUsed    int64                    `json:"storageUsed"`
 	Audit          []AuditEntry             `json:"audit"`
@@ -149,13 +152,11 @@ type Tenant struct {
 
 	routing  map[DomainID]*Domain
 	auditBuf []AuditEntry // backing array of Audit once it is full (see audit)
-	// doms, cbDomain and users are dense copies of routing,
-	// CallbackDomain and Users, indexed by identifier (all are small
-	// integers allocated in order), so the hot path looks them up without
-	// hashing.
-	doms     []*Domain
-	cbDomain []DomainID
-	users    []*User
+	// doms and users are dense copies of routing and Users, indexed by
+	// identifier (both are small integers allocated in order), so the hot
+	// path looks them up without hashing.
+	doms  []*Domain
+	users []*User
 	port     func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
 	op       domainOp
 	res      opResult
@@ -168,7 +169,7 @@ func newTenant(id TenantID, c *CreateTenant) *Tenant {
 		Domains: map[DomainID]*DomainNode{}, Users: map[UserID]*User{}, Apps: map[AppID]*App{},
 		Groups: map[GroupID]*Group{}, Folders: map[FolderID]*Folder{}, Queues: map[QueueID]*Queue{},
 		Codes: map[CodeID]*Code{}, APIKeys: map[string]Principal{}, Idempotency: map[string]idempotent{},
-		CallbackDomain: map[CallbackID]DomainID{},
+		CallbackDomain: callbackDomains{},
 		routing:        map[DomainID]*Domain{},
 	}
 	return t
@@ -200,22 +201,63 @@ func (t *Tenant) domain(id DomainID) *Domain {
 
 // setCallbackDomain records where a callback waits now.
 func (t *Tenant) setCallbackDomain(id CallbackID, d DomainID) {
-	t.CallbackDomain[id] = d
-	if uint64(id) >= uint64(len(t.cbDomain)) {
-		t.cbDomain = append(t.cbDomain, make([]DomainID, int(id)+1-len(t.cbDomain))...)
+	if uint64(id) >= uint64(len(t.CallbackDomain)) {
+		t.CallbackDomain = append(t.CallbackDomain, make([]DomainID, int(id)+1-len(t.CallbackDomain))...)
 	}
-	t.cbDomain[id] = d
+	t.CallbackDomain[id] = d
 }
 
 // callbackDomain says where a callback waits, or false if there is no
 // such callback.
 func (t *Tenant) callbackDomain(id CallbackID) (DomainID, bool) {
-	if uint64(id) < uint64(len(t.cbDomain)) {
-		if d := t.cbDomain[id]; d != 0 {
+	if uint64(id) < uint64(len(t.CallbackDomain)) {
+		if d := t.CallbackDomain[id]; d != 0 {
 			return d, true
 		}
 	}
 	return 0, false
+}
+
+// callbackDomains is the domain each callback waits in, indexed by its
+// identifier; callbacks are numbered from 1 and never forgotten while the
+// tenant exists, so the index is dense. Its JSON is an object from
+// identifier to domain, keys in the order encoding/json gives a map's.
+type callbackDomains []DomainID
+
+// Len is the number of callbacks.
+func (c callbackDomains) Len() int { return max(len(c)-1, 0) }
+
+func (c callbackDomains) MarshalJSON() ([]byte, error) {
+	ids := make([]string, 0, c.Len())
+	for id := 1; id < len(c); id++ {
+		ids = append(ids, strconv.Itoa(id))
+	}
+	slices.Sort(ids)
+	b := []byte{'{'}
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		n, _ := strconv.Atoi(id)
+		b = append(strconv.AppendQuote(b, id), ':')
+		b = strconv.AppendUint(b, uint64(c[n]), 10)
+	}
+	return append(b, '}'), nil
+}
+
+func (c *callbackDomains) UnmarshalJSON(b []byte) error {
+	var m map[CallbackID]DomainID
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*c = make(callbackDomains, len(m)+1)
+	for id, d := range m {
+		if id == 0 || int(id) > len(m) || d == 0 {
+			return fmt.Errorf("actors: callback index: callback %d in domain %d (callbacks are numbered 1 to %d)", id, d, len(m))
+		}
+		(*c)[id] = d
+	}
+	return nil
 }
 
 // setUser adds (u non-nil) or removes a user.
@@ -244,10 +286,6 @@ func (t *Tenant) userByID(id UserID) *User {
 
 // reindex rebuilds the dense indexes after a restore.
 func (t *Tenant) reindex() {
-	t.cbDomain = nil
-	for _, id := range sortedKeys(t.CallbackDomain) {
-		t.setCallbackDomain(id, t.CallbackDomain[id])
-	}
 	t.users = nil
 	for _, id := range sortedKeys(t.Users) {
 		t.setUser(id, t.Users[id])

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -119,13 +118,6 @@ func apiTenant(b *testing.B, s *apiServer, name string) (string, uint64) {
 	return t.APIKey, q.ID
 }
 
-// cpuTime is the CPU time this process (server and load generator) has
-// used: on a shared machine, CPU per request is steadier than wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func percentile(ds []time.Duration, p int) float64 {
 	if len(ds) == 0 {
@@ -256,7 +248,7 @@ func benchCreate(b *testing.B, clients int) {
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), processCPU()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func(c int) {
@@ -279,7 +271,7 @@ func benchCreate(b *testing.B, clients int) {
 		}(c)
 	}
 	wg.Wait()
-	el, cpu := time.Since(start), cpuTime()-cpu0
+	el, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
 	all := slices.Concat(lat...)
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/create")

@@ -166,7 +166,7 @@ func benchCluster(b *testing.B, n int, store string, batch, proposers int) {
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "cmds/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/cmd")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-us/cmd")
 	if f := failed.Load(); f > 0 {
 		b.ReportMetric(float64(f), "failed")
 	}

@@ -71,7 +71,7 @@ func DefaultConfig() Config {
 		SnapshotInterval:  30 * time.Second,
 		TrailingLogs:      10240,
 		MaxBatch:          1024,
-		MaxInflight:       2,
+		MaxInflight:       3,
 		MaxAppendEntries:  256,
 		ApplyTimeout:      10 * time.Second,
 		TickInterval:      20 * time.Millisecond,

@@ -27,6 +27,7 @@ type FSM struct {
 	// Touched only on raft's FSM goroutine.
 	lastTime  int64 // latest entry time applied; time never goes back
 	deadlines map[actors.TenantID]int64
+	batchOf   map[actors.TenantID]int // applyTenantRun's scratch: tenant -> its batch
 	onEvents  func([]actors.Event) // set before raft starts
 
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
@@ -39,7 +40,7 @@ type FSM struct {
 
 // NewFSM returns an FSM over an empty engine.
 func NewFSM() *FSM {
-	return &FSM{sys: actors.NewSystem(actors.NewEngine()), deadlines: map[actors.TenantID]int64{}, timings: newTimings(),
+	return &FSM{sys: actors.NewSystem(actors.NewEngine()), deadlines: map[actors.TenantID]int64{}, batchOf: map[actors.TenantID]int{}, timings: newTimings(),
 		purge: make(chan struct{}, 1)}
 }
 
@@ -122,19 +123,34 @@ func (f *FSM) applyEntry(cmds []actors.Command, now time.Time) []actors.Outcome 
 
 func (f *FSM) applyTenantRun(cmds []actors.Command, out []actors.Outcome, now time.Time) {
 	// One batch per tenant, in order of first appearance; idx maps each
-	// batch's commands back to their place in the run.
+	// batch's commands back to their place in the run. The slices are
+	// sized first: outcomes and events go to the proposers, so they are
+	// new for every entry, but need not grow.
 	var batches []actors.Batch
-	var idx [][]int
-	at := map[actors.TenantID]int{}
-	for i, c := range cmds {
-		tc := c.(actors.TenantCommand)
-		k, ok := at[tc.TenantOf()]
+	var counts []int
+	at := f.batchOf
+	clear(at)
+	for _, c := range cmds {
+		t := c.(actors.TenantCommand).TenantOf()
+		k, ok := at[t]
 		if !ok {
 			k = len(batches)
-			at[tc.TenantOf()] = k
-			batches = append(batches, actors.Batch{Tenant: tc.TenantOf()})
-			idx = append(idx, nil)
+			at[t] = k
+			batches = append(batches, actors.Batch{Tenant: t})
+			counts = append(counts, 0)
 		}
+		counts[k]++
+	}
+	idx := make([][]int, len(batches))
+	for k, n := range counts {
+		batches[k].Cmds = make([]actors.TenantCommand, 0, n)
+		batches[k].Outcomes = make([]actors.Outcome, 0, n)
+		batches[k].Events = make([]actors.Event, 0, 2*n)
+		idx[k] = make([]int, 0, n)
+	}
+	for i, c := range cmds {
+		tc := c.(actors.TenantCommand)
+		k := at[tc.TenantOf()]
 		batches[k].Cmds = append(batches[k].Cmds, tc)
 		idx[k] = append(idx[k], i)
 	}

@@ -106,11 +106,12 @@ func (p *Proposer) close() {
 	p.wg.Wait()
 }
 
-// batchLoop gathers proposals into entries. An entry is proposed at once
-// when nothing is in flight; while entries are in flight, proposals keep
-// gathering until the batch is full (then up to MaxInflight entries may be
-// in flight) or an entry completes. This keeps entries large under load and
-// latency low when idle.
+// batchLoop gathers proposals into entries. Whatever has gathered is
+// proposed at once while fewer than MaxInflight entries are in flight;
+// otherwise proposals keep gathering (up to a full batch) until an entry
+// completes. Idle, a proposal goes out alone and at once; under load the
+// entries in flight keep the log writing and the FSM applying at the same
+// time, and what gathers behind them makes the entries large.
 func (p *Proposer) batchLoop() {
 	defer p.wg.Done()
 	defer close(p.inflight)
@@ -119,7 +120,7 @@ func (p *Proposer) batchLoop() {
 	var buf []byte
 	for {
 		full := len(batch) >= p.cfg.MaxBatch
-		if len(batch) > 0 && (inFlight == 0 || (full && inFlight < p.cfg.MaxInflight)) {
+		if len(batch) > 0 && inFlight < p.cfg.MaxInflight {
 			buf = p.propose(batch, buf)
 			batch = batch[:0]
 			inFlight++
