@@ -1282,7 +1282,10 @@ func (t *Tenant) expireIdempotency(now int64) {
 // nextDeadline is the tenant's earliest pending deadline, or 0.
 func (t *Tenant) nextDeadline() int64 {
 	var next int64
-	for _, d := range t.routing {
+	for _, d := range t.doms {
+		if d == nil {
+			continue
+		}
 		if n := d.nextDeadline(); n != 0 && (next == 0 || n < next) {
 			next = n
 		}
