@@ -126,18 +126,11 @@ func (r *bodyReader) byte() byte {
 	return c
 }
 
-func (r *bodyReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad, r.b = true, nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *bodyReader) uvarint() uint64 { return readVarint(r, binary.Uvarint) }
+func (r *bodyReader) varint() int64   { return readVarint(r, binary.Varint) }
 
-func (r *bodyReader) varint() int64 {
-	v, n := binary.Varint(r.b)
+func readVarint[T uint64 | int64](r *bodyReader, read func([]byte) (T, int)) T {
+	v, n := read(r.b)
 	if n <= 0 {
 		r.bad, r.b = true, nil
 		return 0

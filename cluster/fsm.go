@@ -28,7 +28,7 @@ type FSM struct {
 	lastTime  int64 // latest entry time applied; time never goes back
 	deadlines map[actors.TenantID]int64
 	batchOf   map[actors.TenantID]int // applyTenantRun's scratch: tenant -> its batch
-	onEvents  func([]actors.Event) // set before raft starts
+	onEvents  func([]actors.Event)    // set before raft starts
 
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
 

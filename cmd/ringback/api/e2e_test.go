@@ -24,6 +24,7 @@ type testServer struct {
 	t    testing.TB
 	url  string
 	node *cluster.Node
+	srv  *Server
 	reg  *prometheus.Registry
 }
 
@@ -60,7 +61,7 @@ func startServer(t testing.TB) *testServer {
 		hs.Close()
 		_ = node.Close(false)
 	})
-	return &testServer{t: t, url: hs.URL, node: node, reg: reg}
+	return &testServer{t: t, url: hs.URL, node: node, srv: srv, reg: reg}
 }
 
 // do sends a request and decodes a JSON answer into out (when not nil).

@@ -4,13 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ringbackhq/ringback/cluster"
 )
 
 // fastCreate answers exactly as huma does: every request is sent once with
@@ -18,28 +14,11 @@ import (
 // content type, Link, body), the values that differ between two creates
 // (id, time, place in line) set aside.
 func TestFastCreateMatchesHuma(t *testing.T) {
-	hub := NewHub()
-	cfg := cluster.DefaultConfig()
-	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), freeAddr(t), hub.Publish
-	node, err := cluster.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); !node.IsLeader(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no leader")
-		}
-	}
-	srv := New(Options{Node: node, Hub: hub, OperatorToken: opToken, Heartbeat: 50 * time.Millisecond})
+	ts := startServer(t)
+	srv := ts.srv
 	if !srv.fast.Load() {
 		t.Fatal("fastCreate is off: the create operation's schema is not the one it implements")
 	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		_ = node.Close(false)
-	})
-	ts := &testServer{t: t, url: hs.URL, node: node}
 	f := ts.tenant("acme")
 	other := ts.tenant("globex")
 	q := f.queue
@@ -118,7 +97,7 @@ func TestFastCreateMatchesHuma(t *testing.T) {
 		srv.fast.Store(fast)
 		seq++
 		body = number.ReplaceAllString(body, fmt.Sprintf(`"+%d$1"`, seq*100))
-		req, _ := http.NewRequest("POST", hs.URL+"/v1/callbacks", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", ts.url+"/v1/callbacks", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
