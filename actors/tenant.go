@@ -157,9 +157,9 @@ type Tenant struct {
 	// path looks them up without hashing.
 	doms  []*Domain
 	users []*User
-	port     func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
-	op       domainOp
-	res      opResult
+	port  func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
+	op    domainOp
+	res   opResult
 }
 
 func newTenant(id TenantID, c *CreateTenant) *Tenant {

@@ -118,7 +118,6 @@ func apiTenant(b *testing.B, s *apiServer, name string) (string, uint64) {
 	return t.APIKey, q.ID
 }
 
-
 func percentile(ds []time.Duration, p int) float64 {
 	if len(ds) == 0 {
 		return 0
