@@ -23,8 +23,8 @@ func sample(t *testing.T) *Results {
 
 func TestParse(t *testing.T) {
 	rs := sample(t)
-	if len(rs.Order) != 17 {
-		t.Errorf("Parse found %d benchmarks, want 17: %v", len(rs.Order), rs.Order)
+	if len(rs.Order) != 18 {
+		t.Errorf("Parse found %d benchmarks, want 18: %v", len(rs.Order), rs.Order)
 	}
 	for _, tt := range []struct {
 		name, unit string
@@ -64,12 +64,14 @@ func TestRows(t *testing.T) {
 		{"  wal ÷ raftwal, 64 appliers", "1.67×", Met, "RaftApply/store=raftwal/appliers=64"},
 		{"  wal ÷ boltdb, 64 appliers", "2.00×", Missed, "RaftApply/store=boltdb/appliers=64"},
 		{"  wal ÷ boltdb, 1 appliers", "2.22×", Info, "RaftApply/store=boltdb/appliers=1"},
-		{"cluster 1 node, commands", "250,000/s", Met, "Cluster/nodes=1/store=wal/batch=1024/proposers=256"},
-		{"cluster 1 node, p99 latency", "4.20 ms", Missed, "Cluster/nodes=1/store=wal/batch=1024/proposers=256"},
-		{"cluster 3 nodes, commands", "110,000/s", Met, "Cluster/nodes=3/store=wal/batch=1024/proposers=256"},
-		{"cluster 3 nodes, p99 latency", "19.00 ms", Met, "Cluster/nodes=3/store=wal/batch=1024/proposers=256"},
+		{"cluster 1 node, 256 in flight: rate", "250,000/s", Met, "Cluster/nodes=1/store=wal/batch=1024/proposers=256"},
+		{"cluster 1 node, 256 in flight: p99", "4.20 ms", Missed, "Cluster/nodes=1/store=wal/batch=1024/proposers=256"},
+		{"cluster 1 node, 1024 in flight: rate", "300,000/s", Met, "Cluster/nodes=1/store=wal/batch=1024/proposers=1024"},
+		{"cluster 1 node, 1024 in flight: p99", "9.00 ms", Missed, "Cluster/nodes=1/store=wal/batch=1024/proposers=1024"},
+		{"cluster 3 nodes, 256 in flight: rate", "110,000/s", Met, "Cluster/nodes=3/store=wal/batch=1024/proposers=256"},
+		{"cluster 3 nodes, 256 in flight: p99", "19.00 ms", Met, "Cluster/nodes=3/store=wal/batch=1024/proposers=256"},
 		{"API creates", "-", NotMeasured, ""},
-		{"API create p99 latency", "-", NotMeasured, ""},
+		{"API create → offer p99 at 10,000/s", "-", NotMeasured, ""},
 		{"simulator, center day: sim hours", "12.0 h/s", Info, "Sim/center/agents=1000/callbacks=100k/day=1"},
 	} {
 		r, ok := byFigure[tt.figure]
