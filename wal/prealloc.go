@@ -64,7 +64,7 @@ func fill(f File, size int64, stop <-chan struct{}, paced bool) error {
 }
 
 // prepareLoop owns the preallocation goroutine: on each signal it makes a
-// zero-filled spare segment if none is ready. Open starts it; Close stops it
+// spare segment (reading as zeros) if none is ready. Open starts it; Close stops it
 // through stopCh and waits for it.
 func (w *WAL) prepareLoop() {
 	defer w.wg.Done()
