@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -224,17 +223,45 @@ func (s *System) Snapshot() ([]byte, error) {
 }
 
 // Query runs fn on a tenant's state inside its actor, after every command
-// of that tenant whose outcome has been returned. fn must only read.
+// of that tenant whose outcome has been returned. fn must only read. The
+// answer comes back on a channel, not a future: reads are the API's most
+// frequent request. A tenant deleted while the query is on its way may
+// stop its actor with the query unread; that shows in the directory, and
+// the query is then answered "not found" (tenant identifiers are never
+// reused).
 func (s *System) Query(tenant TenantID, fn func(*Tenant) error) error {
-	res, err := s.as.Root.RequestFuture(s.tenantPID(tenant), &queryMsg{tenant: tenant, fn: fn}, requestTimeout).Result()
-	if errors.Is(err, actor.ErrDeadLetter) {
-		return notFound("tenantId") // deleted while the query was on its way
-	}
-	if err != nil {
-		panic(fmt.Sprintf("actors: query tenant %d: %v", tenant, err))
-	}
-	return res.(*queryReply).err
+	return s.queryAt(s.tenantPID(tenant), tenant, fn)
 }
+
+// queryAt is Query through the actor pid, looked up before.
+func (s *System) queryAt(pid *actor.PID, tenant TenantID, fn func(*Tenant) error) error {
+	q := queries.Get().(*queryMsg)
+	q.tenant, q.fn = tenant, fn
+	s.as.Root.Send(pid, q)
+	check := time.NewTicker(queryCheck)
+	defer check.Stop()
+	for waited := time.Duration(0); ; waited += queryCheck {
+		select {
+		case err := <-q.done:
+			q.fn = nil
+			queries.Put(q)
+			return err
+		case <-check.C:
+			if _, ok := s.dir.Load(tenant); !ok {
+				return notFound("tenantId") // q may still be answered: not reused
+			}
+			if waited > requestTimeout {
+				panic(fmt.Sprintf("actors: query tenant %d not answered after %s", tenant, requestTimeout))
+			}
+		}
+	}
+}
+
+// queryCheck is how often a waiting query looks for its tenant's deletion.
+const queryCheck = 20 * time.Millisecond
+
+// queries are reused once answered.
+var queries = sync.Pool{New: func() any { return &queryMsg{done: make(chan error, 1)} }}
 
 func (s *System) request(msg any) any {
 	res, err := s.as.Root.RequestFuture(s.root, msg, requestTimeout).Result()
@@ -260,8 +287,8 @@ type (
 	queryMsg struct {
 		tenant TenantID
 		fn     func(*Tenant) error
+		done   chan error // buffered: the answer
 	}
-	queryReply struct{ err error }
 	// runMsg runs fn inside a tenant actor; the root waits for it.
 	runMsg struct{ fn func() }
 	// tickMsg ticks a tenant; its events buffer is reused.
@@ -328,7 +355,7 @@ func (r *rootActor) Receive(ctx actor.Context) {
 	case *queryMsg:
 		pid := r.tenants[m.tenant]
 		if pid == nil {
-			ctx.Respond(&queryReply{err: notFound("tenantId")})
+			m.done <- notFound("tenantId")
 			return
 		}
 		ctx.Forward(pid)
@@ -471,7 +498,7 @@ func (ta *tenantActor) Receive(ctx actor.Context) {
 		}
 		m.done.finish()
 	case *queryMsg:
-		ctx.Respond(&queryReply{err: m.fn(ta.t)})
+		m.done <- m.fn(ta.t)
 	case *runMsg:
 		m.fn()
 		ta.stopDeleted()

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	gojson "github.com/goccy/go-json"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -58,6 +59,19 @@ type Options struct {
 	Registry      *prometheus.Registry // metrics go here; nil: a new one
 	TenantLabels  bool                 // label metrics by tenant
 	Heartbeat     time.Duration        // offer stream heartbeat; 15s when zero
+}
+
+// jsonFormat is huma's JSON format with goccy/go-json writing the
+// answers (the same bytes as encoding/json, for a fraction of the CPU).
+// Requests are still read by encoding/json, whose error messages problem
+// details quote.
+var jsonFormat = huma.Format{
+	Marshal: func(w io.Writer, v any) error {
+		enc := gojson.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
+	},
+	Unmarshal: huma.DefaultJSONFormat.Unmarshal,
 }
 
 // Server is the HTTP API of one node.
@@ -106,6 +120,7 @@ func New(o Options) *Server {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "an API key, or the operator token"},
 	}
 	cfg.DocsPath = "/docs"
+	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
