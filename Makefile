@@ -33,7 +33,7 @@ bench:
 	$(BENCH) -timeout 5m -bench '^Benchmark(Routing|Memory)$$' -benchtime $(BENCHTIME) ./bench/... 2>&1 | tee -a bench.out
 	$(BENCH) -timeout 5m -bench '^Benchmark(StoreLogs|RaftApply)$$' -benchtime $(BENCHTIME) ./bench/... 2>&1 | tee -a bench.out
 	$(BENCH) -timeout 4m -bench '^BenchmarkCluster$$/nodes=/store=/batch=1024/proposers=' -benchtime 100000x ./bench/... 2>&1 | tee -a bench.out
-	$(BENCH) -timeout 3m -bench '^BenchmarkAPICreate$$' -benchtime 40000x ./bench/... 2>&1 | tee -a bench.out
+	$(BENCH) -timeout 3m -bench '^BenchmarkAPI(Create|Floor)$$' -benchtime 40000x ./bench/... 2>&1 | tee -a bench.out
 	$(BENCH) -timeout 3m -bench '^BenchmarkAPIOffer$$' -benchtime 3000x ./bench/... 2>&1 | tee -a bench.out
 	$(BENCH) -timeout 3m -bench '^BenchmarkSim$$' -benchtime 3x ./bench/... 2>&1 | tee -a bench.out
 	@echo

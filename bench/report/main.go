@@ -254,6 +254,10 @@ func Rows(rs *Results) []Row {
 		}
 	}
 
+	// What loopback HTTP costs here with nothing behind it: a ceiling.
+	n, v, ok = rs.pick("BenchmarkAPIFloor/", "reqs/s", true)
+	add(check{figure: "  bare HTTP handler, same generator", target: "-", format: perSec}, n, v, ok)
+
 	// Create → offer on the agent's stream, at 10,000 creates/s: only if
 	// the generator really issued them at that rate.
 	const offerAt = "BenchmarkAPIOffer/rate=10000"
