@@ -27,13 +27,12 @@ type Callback struct {
 	CustomerName  string     `json:"customerName"`
 	Numbers       []string   `json:"numbers"`
 	*CallbackRecord
-	Queue    QueueID  `json:"queue"`
-	Domain   DomainID `json:"domain"` // where it waits and is routed now
-	Priority int32    `json:"priority"`
-	Attempts int32    `json:"attempts"`
-	Agent    UserID   `json:"agent,omitempty"`
-	Bytes    int32    `json:"bytes"` // counted against the storage quota
-	heapIdx  int32
+	Queue    QueueID        `json:"queue"`
+	Domain   DomainID       `json:"domain"` // where it waits and is routed now
+	Priority int32          `json:"priority"`
+	Attempts int32          `json:"attempts"`
+	Agent    UserID         `json:"agent,omitempty"`
+	Bytes    int32          `json:"bytes"` // counted against the storage quota
 	Status   CallbackStatus `json:"status"`
 }
 
@@ -129,7 +128,7 @@ type Domain struct {
 	// per tenant), and table the tenant's callbacks by identifier (see
 	// Domain.callback): the routing path finds both without hashing.
 	agents []*Agent
-	table  *[]*Callback
+	table  *[]callbackSlot
 	// records is a slab the callbacks' records are taken from, so a
 	// routing decision does not allocate; it is replaced, never grown,
 	// when full, so records already handed out never move.
@@ -141,8 +140,9 @@ type line struct {
 	pool    agentPool
 	conf    QueueConf
 	queue   QueueID
-	stats   *QueueStats // the queue's entry in Stats, once it has one
-	rank    *rankIndex  // waiting in order, once a position was asked for (rank.go)
+	stats   *QueueStats     // the queue's entry in Stats, once it has one
+	table   *[]callbackSlot // the tenant's, where the heap keeps its places
+	rank    *rankIndex      // waiting in order, once a position was asked for (rank.go)
 }
 
 // lineStats returns the line's statistics, creating them on first use.
@@ -169,7 +169,7 @@ func newDomain(tenant TenantID, id DomainID) *Domain {
 // says so (a transferred callback says so from when it is added here).
 func (d *Domain) callback(id CallbackID) *Callback {
 	if t := *d.table; uint64(id) < uint64(len(t)) {
-		if c := t[id]; c != nil && c.Domain == d.ID {
+		if c := t[id].c; c != nil && c.Domain == d.ID {
 			return c
 		}
 	}
@@ -216,7 +216,7 @@ func (d *Domain) findLine(q QueueID) (int, bool) {
 func (d *Domain) line(q QueueID) *line {
 	i, ok := d.findLine(q)
 	if !ok {
-		d.lines = slices.Insert(d.lines, i, &line{conf: d.Queues[q], queue: q})
+		d.lines = slices.Insert(d.lines, i, &line{conf: d.Queues[q], queue: q, table: d.table})
 	}
 	return d.lines[i]
 }
@@ -246,7 +246,6 @@ func (d *Domain) rebuild() {
 	d.deadlines = nil
 	for _, id := range sortedKeys(d.Callbacks) {
 		c := d.Callbacks[id]
-		c.heapIdx = -1
 		switch c.Status {
 		case Queued:
 			d.line(c.Queue).enter(c)
@@ -367,7 +366,7 @@ func (d *Domain) schedule(x *opCtx, c *Callback, due int64) {
 // agents while both exist.
 func (d *Domain) routeLine(x *opCtx, l *line) {
 	for len(l.waiting) > 0 && len(l.pool) > 0 {
-		d.offer(x, l, l.waiting[0].c, l.pool[0].agent)
+		d.offer(x, l, l.first(), l.pool[0].agent)
 	}
 }
 
@@ -384,7 +383,7 @@ func (d *Domain) routeAgent(x *opCtx, a *Agent) {
 		}
 	}
 	if best != nil {
-		d.offer(x, best, best.waiting[0].c, a)
+		d.offer(x, best, best.first(), a)
 	}
 }
 

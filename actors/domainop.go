@@ -127,7 +127,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 	case opAddCallback:
 		c := op.callback
 		d.Callbacks[c.ID] = c
-		c.Domain, c.heapIdx = d.ID, -1
+		c.Domain = d.ID
 		if c.Expires != 0 {
 			d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
 		}

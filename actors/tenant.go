@@ -157,10 +157,11 @@ type Tenant struct {
 	// path looks them up without hashing.
 	doms  []*Domain
 	users []*User
-	// callbacks is every callback by identifier (nil at 0), beside
-	// CallbackDomain, shared with the domains (Domain.callback): they run
-	// one at a time on the tenant's goroutine, so they read it safely.
-	callbacks []*Callback
+	// callbacks is every callback by identifier (none at 0), beside
+	// CallbackDomain, with its place in its line's heap; it is shared with
+	// the domains (Domain.callback, line.enter), which run one at a time
+	// on the tenant's goroutine, so they use it safely.
+	callbacks []callbackSlot
 	port      func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
 	op        domainOp
 	res       opResult
@@ -211,9 +212,9 @@ func (t *Tenant) setCallbackDomain(c *Callback, d DomainID) {
 	}
 	t.CallbackDomain[c.ID] = d
 	if uint64(c.ID) >= uint64(len(t.callbacks)) {
-		t.callbacks = append(t.callbacks, make([]*Callback, int(c.ID)+1-len(t.callbacks))...)
+		t.callbacks = append(t.callbacks, make([]callbackSlot, int(c.ID)+1-len(t.callbacks))...)
 	}
-	t.callbacks[c.ID] = c
+	t.callbacks[c.ID].c = c
 }
 
 // callbackDomain says where a callback waits, or false if there is no
@@ -302,7 +303,7 @@ func (t *Tenant) reindex() error {
 	for _, id := range sortedKeys(t.Users) {
 		t.setUser(id, t.Users[id])
 	}
-	t.callbacks = make([]*Callback, len(t.CallbackDomain))
+	t.callbacks = make([]callbackSlot, len(t.CallbackDomain))
 	for _, did := range sortedKeys(t.routing) {
 		d := t.routing[did]
 		for _, id := range sortedKeys(d.Callbacks) {
@@ -310,7 +311,7 @@ func (t *Tenant) reindex() error {
 			if d, ok := t.callbackDomain(id); !ok || d != did || c == nil || c.ID != id || c.Domain != did {
 				return fmt.Errorf("actors: snapshot damaged: tenant %d: callback %d is not where the callback index says", t.ID, id)
 			}
-			t.callbacks[id] = c
+			t.callbacks[id].c = c
 		}
 		for _, id := range sortedKeys(d.Agents) {
 			a := d.Agents[id]
