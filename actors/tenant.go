@@ -411,6 +411,15 @@ func (t *Tenant) audit(now int64, by Principal, k Kind, object uint64) {
 			keep = t.auditBuf[:copy(t.auditBuf[:auditKeep-1], keep)]
 		}
 		t.Audit = keep
+	} else if len(t.Audit) == cap(t.Audit) && 2*cap(t.Audit) >= auditKeep {
+		// Full, and growing would reach auditKeep: move into the buffer
+		// the window will slide over now, rather than growing once more
+		// and copying again into the buffer soon after (an audit this
+		// long keeps growing: entries are only ever added).
+		if cap(t.auditBuf) < 2*auditKeep {
+			t.auditBuf = make([]AuditEntry, 0, 2*auditKeep)
+		}
+		t.Audit = append(t.auditBuf[:0], t.Audit...)
 	}
 	t.Audit = append(t.Audit, AuditEntry{At: now, By: by, Kind: k, Object: object})
 }
