@@ -1283,11 +1283,11 @@ func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
 func (t *Tenant) tick(x *opCtx) {
 	t.expireIdempotency(x.now)
 	start := len(*x.events)
-	for _, did := range sortedKeys(t.routing) {
-		if d := t.domain(did); d.nextDeadline() == 0 || d.nextDeadline() > x.now {
+	for _, d := range t.doms { // in identifier order, like the routing map's sorted keys
+		if d == nil || d.nextDeadline() == 0 || d.nextDeadline() > x.now {
 			continue
 		}
-		t.call(did, t.newOp(opTick, x))
+		t.call(d.ID, t.newOp(opTick, x))
 	}
 	t.mirrorPresence(*x.events, start) // timeouts, wrap-up ends and offers change presence too
 	if t.Policy.AutoSwitchPosition {
@@ -1322,7 +1322,10 @@ func (t *Tenant) expireIdempotency(now int64) {
 // nextDeadline is the tenant's earliest pending deadline, or 0.
 func (t *Tenant) nextDeadline() int64 {
 	var next int64
-	for _, d := range t.routing {
+	for _, d := range t.doms {
+		if d == nil {
+			continue
+		}
 		if n := d.nextDeadline(); n != 0 && (next == 0 || n < next) {
 			next = n
 		}
