@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -26,13 +27,12 @@ type Callback struct {
 	CustomerName  string     `json:"customerName"`
 	Numbers       []string   `json:"numbers"`
 	*CallbackRecord
-	Queue    QueueID  `json:"queue"`
-	Domain   DomainID `json:"domain"` // where it waits and is routed now
-	Priority int32    `json:"priority"`
-	Attempts int32    `json:"attempts"`
-	Agent    UserID   `json:"agent,omitempty"`
-	Bytes    int32    `json:"bytes"` // counted against the storage quota
-	heapIdx  int32
+	Queue    QueueID        `json:"queue"`
+	Domain   DomainID       `json:"domain"` // where it waits and is routed now
+	Priority int32          `json:"priority"`
+	Attempts int32          `json:"attempts"`
+	Agent    UserID         `json:"agent,omitempty"`
+	Bytes    int32          `json:"bytes"` // counted against the storage quota
 	Status   CallbackStatus `json:"status"`
 }
 
@@ -120,8 +120,15 @@ type Domain struct {
 	Stats     map[QueueID]*QueueStats  `json:"stats"`
 	OfferSeq  uint64                   `json:"offerSeq"`
 
-	lines     map[QueueID]*line
+	// lines are the queues' lines in queue order: a domain has few, so a
+	// search of a short slice finds one without hashing.
+	lines     []*line
 	deadlines deadlineHeap
+	// agents is Agents indexed by identifier (users are numbered densely
+	// per tenant), and table the tenant's callbacks by identifier (see
+	// Domain.callback): the routing path finds both without hashing.
+	agents []*Agent
+	table  *[]callbackSlot
 	// records is a slab the callbacks' records are taken from, so a
 	// routing decision does not allocate; it is replaced, never grown,
 	// when full, so records already handed out never move.
@@ -133,11 +140,12 @@ type line struct {
 	pool    agentPool
 	conf    QueueConf
 	queue   QueueID
-	stats   *QueueStats // the queue's entry in Stats, once it has one
-	rank    *rankIndex  // waiting in order, once a position was asked for (rank.go)
+	stats   *QueueStats     // the queue's entry in Stats, once it has one
+	table   *[]callbackSlot // the tenant's, where the heap keeps its places
+	rank    *rankIndex      // waiting in order, once a position was asked for (rank.go)
 }
 
-// stat returns the line's statistics, creating them on first use.
+// lineStats returns the line's statistics, creating them on first use.
 func (d *Domain) lineStats(l *line) *QueueStats {
 	if l.stats == nil {
 		l.stats = d.stats(l.queue)
@@ -153,24 +161,80 @@ func newDomain(tenant TenantID, id DomainID) *Domain {
 		Agents:    map[UserID]*Agent{},
 		Stats:     map[QueueID]*QueueStats{},
 	}
-	d.lines = map[QueueID]*line{}
 	return d
 }
 
-func (d *Domain) line(q QueueID) *line {
-	l := d.lines[q]
-	if l == nil {
-		l = &line{conf: d.Queues[q], queue: q}
-		d.lines[q] = l
+// callback returns the callback of this domain with the identifier, or
+// nil. The tenant's table holds every callback; one waits here when it
+// says so (a transferred callback says so from when it is added here).
+func (d *Domain) callback(id CallbackID) *Callback {
+	if t := *d.table; uint64(id) < uint64(len(t)) {
+		if c := t[id].c; c != nil && c.Domain == d.ID {
+			return c
+		}
 	}
-	return l
+	return nil
 }
 
+// agent returns the domain's agent with the identifier, or nil.
+func (d *Domain) agent(id UserID) *Agent {
+	if int(id) < len(d.agents) {
+		return d.agents[id]
+	}
+	return nil
+}
+
+// setAgent adds (a non-nil) or removes the agent with the identifier.
+func (d *Domain) setAgent(id UserID, a *Agent) {
+	if a == nil {
+		delete(d.Agents, id)
+		if int(id) < len(d.agents) {
+			d.agents[id] = nil
+		}
+		return
+	}
+	d.Agents[id] = a
+	if int(id) >= len(d.agents) {
+		d.agents = append(d.agents, make([]*Agent, int(id)+1-len(d.agents))...)
+	}
+	d.agents[id] = a
+}
+
+// lineAt returns the queue's line, or nil when the domain has none.
+func (d *Domain) lineAt(q QueueID) *line {
+	if i, ok := d.findLine(q); ok {
+		return d.lines[i]
+	}
+	return nil
+}
+
+func (d *Domain) findLine(q QueueID) (int, bool) {
+	return slices.BinarySearchFunc(d.lines, q, func(l *line, q QueueID) int { return cmp.Compare(l.queue, q) })
+}
+
+// line returns the queue's line, creating it on first use.
+func (d *Domain) line(q QueueID) *line {
+	i, ok := d.findLine(q)
+	if !ok {
+		d.lines = slices.Insert(d.lines, i, &line{conf: d.Queues[q], queue: q, table: d.table})
+	}
+	return d.lines[i]
+}
+
+// stats returns the queue's statistics, creating them on first use; a
+// line keeps its queue's, so routing finds them without hashing.
 func (d *Domain) stats(q QueueID) *QueueStats {
+	l := d.lineAt(q)
+	if l != nil && l.stats != nil {
+		return l.stats
+	}
 	s := d.Stats[q]
 	if s == nil {
 		s = &QueueStats{}
 		d.Stats[q] = s
+	}
+	if l != nil {
+		l.stats = s
 	}
 	return s
 }
@@ -178,11 +242,10 @@ func (d *Domain) stats(q QueueID) *QueueStats {
 // rebuild derives the lines, pools and deadlines from the stored objects,
 // in identifier order, after a restore.
 func (d *Domain) rebuild() {
-	d.lines = map[QueueID]*line{}
+	d.lines, d.agents = nil, nil
 	d.deadlines = nil
 	for _, id := range sortedKeys(d.Callbacks) {
 		c := d.Callbacks[id]
-		c.heapIdx = -1
 		switch c.Status {
 		case Queued:
 			d.line(c.Queue).enter(c)
@@ -197,6 +260,7 @@ func (d *Domain) rebuild() {
 	}
 	for _, id := range sortedKeys(d.Agents) {
 		a := d.Agents[id]
+		d.setAgent(id, a)
 		for i := range a.Slots {
 			a.Slots[i].idx = -1
 		}
@@ -302,7 +366,7 @@ func (d *Domain) schedule(x *opCtx, c *Callback, due int64) {
 // agents while both exist.
 func (d *Domain) routeLine(x *opCtx, l *line) {
 	for len(l.waiting) > 0 && len(l.pool) > 0 {
-		d.offer(x, l, l.waiting[0].c, l.pool[0].agent)
+		d.offer(x, l, l.first(), l.pool[0].agent)
 	}
 }
 
@@ -319,7 +383,7 @@ func (d *Domain) routeAgent(x *opCtx, a *Agent) {
 		}
 	}
 	if best != nil {
-		d.offer(x, best, best.waiting[0].c, a)
+		d.offer(x, best, best.first(), a)
 	}
 }
 
@@ -381,33 +445,33 @@ func (d *Domain) tick(x *opCtx) {
 		dl := d.deadlines.pop()
 		switch dl.kind {
 		case dueAt:
-			if c := d.Callbacks[CallbackID(dl.id)]; c != nil && c.Status == Scheduled && c.Due == dl.at {
+			if c := d.callback(CallbackID(dl.id)); c != nil && c.Status == Scheduled && c.Due == dl.at {
 				d.enqueue(x, c)
 			}
 		case offerExpiresAt:
-			c := d.Callbacks[CallbackID(dl.id)]
+			c := d.callback(CallbackID(dl.id))
 			if c == nil || c.Status != Offered || c.OfferDeadline != dl.at {
 				continue
 			}
-			a := d.Agents[c.Agent]
+			a := d.agent(c.Agent)
 			d.stats(c.Queue).TimedOut++
 			d.emit(x, Event{Kind: EvOfferTimedOut, Queue: c.Queue, Callback: c.ID, Agent: c.Agent, Offer: c.Offer})
 			a.Callback = 0
 			d.setPresence(x, a, Away, d.Policy.NotRespondingAway)
 			d.requeue(x, c)
 		case expiresAt:
-			c := d.Callbacks[CallbackID(dl.id)]
+			c := d.callback(CallbackID(dl.id))
 			if c == nil || c.Expires != dl.at || (c.Status != Queued && c.Status != Scheduled) {
 				continue
 			}
 			if c.Status == Queued {
-				d.lines[c.Queue].leave(c)
+				d.lineAt(c.Queue).leave(c)
 			}
 			d.setStatus(c, Expired)
 			d.stats(c.Queue).Abandoned++
 			d.emit(x, Event{Kind: EvCallbackExpired, Queue: c.Queue, Callback: c.ID})
 		case wrapUpEndsAt:
-			if a := d.Agents[UserID(dl.id)]; a != nil && a.Presence == WrapUp && a.WrapUntil == dl.at {
+			if a := d.agent(UserID(dl.id)); a != nil && a.Presence == WrapUp && a.WrapUntil == dl.at {
 				a.WrapUntil = 0
 				d.setPresence(x, a, Available, "")
 			}
@@ -447,17 +511,17 @@ func (d *Domain) pushDeadline(dl deadline) {
 func (d *Domain) deadlineLive(e deadline) bool {
 	switch e.kind {
 	case dueAt:
-		c := d.Callbacks[CallbackID(e.id)]
+		c := d.callback(CallbackID(e.id))
 		return c != nil && c.Status == Scheduled && c.Due == e.at
 	case offerExpiresAt:
-		c := d.Callbacks[CallbackID(e.id)]
+		c := d.callback(CallbackID(e.id))
 		return c != nil && c.Status == Offered && c.OfferDeadline == e.at
 	case expiresAt:
 		// An offered or handled callback may wait again before its expiry.
-		c := d.Callbacks[CallbackID(e.id)]
+		c := d.callback(CallbackID(e.id))
 		return c != nil && c.Expires == e.at && !c.Status.Terminal()
 	case wrapUpEndsAt:
-		a := d.Agents[UserID(e.id)]
+		a := d.agent(UserID(e.id))
 		return a != nil && a.Presence == WrapUp && a.WrapUntil == e.at
 	}
 	return true
@@ -474,12 +538,12 @@ func (d *Domain) nextDeadline() int64 {
 // stranded lists, in queue order, the queues (of those given, or all when
 // none are given) that have waiting callbacks and no available agent.
 func (d *Domain) stranded(only []QueueID, out []QueueID) []QueueID {
-	for _, q := range sortedKeys(d.lines) {
-		if len(only) > 0 && !slices.Contains(only, q) {
+	for _, l := range d.lines {
+		if len(only) > 0 && !slices.Contains(only, l.queue) {
 			continue
 		}
-		if l := d.lines[q]; len(l.waiting) > 0 && len(l.pool) == 0 {
-			out = append(out, q)
+		if len(l.waiting) > 0 && len(l.pool) == 0 {
+			out = append(out, l.queue)
 		}
 	}
 	return out
@@ -489,9 +553,9 @@ func (d *Domain) stranded(only []QueueID, out []QueueID) []QueueID {
 // statistics for.
 func (d *Domain) queuesSeen() []QueueID {
 	qs := sortedKeys(d.Stats)
-	for q := range d.lines {
-		if _, ok := d.Stats[q]; !ok {
-			qs = append(qs, q)
+	for _, l := range d.lines {
+		if _, ok := d.Stats[l.queue]; !ok {
+			qs = append(qs, l.queue)
 		}
 	}
 	slices.Sort(qs)
@@ -517,7 +581,7 @@ func (d *Domain) report(q QueueID, now int64) QueueReport {
 			r.ServiceLevel = float64(s.AnsweredInSL) / float64(s.Answered)
 		}
 	}
-	if l := d.lines[q]; l != nil {
+	if l := d.lineAt(q); l != nil {
 		r.Waiting, r.AgentsAvailable = len(l.waiting), len(l.pool)
 		for _, q := range l.waiting {
 			r.LongestWait = max(r.LongestWait, time.Duration(now-q.due))
@@ -533,7 +597,7 @@ func (d *Domain) position(c *Callback) (int, time.Duration) {
 	if c.Status != Queued {
 		return 0, 0
 	}
-	ahead := d.lines[c.Queue].ahead(c)
+	ahead := d.lineAt(c.Queue).ahead(c)
 	aht := int64(5 * time.Minute)
 	if s := d.Stats[c.Queue]; s != nil && s.Completed > 0 {
 		aht = s.HandleSum / s.Completed

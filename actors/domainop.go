@@ -78,16 +78,15 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 	case opConfigure:
 		d.Policy = *op.policy
 		d.Queues = op.queues
-		for _, q := range sortedKeys(d.lines) {
-			l := d.lines[q]
-			if l.conf != d.Queues[q] {
-				l.conf = d.Queues[q]
+		for _, l := range d.lines {
+			if l.conf != d.Queues[l.queue] {
+				l.conf = d.Queues[l.queue]
 				d.repool(l)
 			}
 		}
 	case opAttach:
 		a := op.agent
-		d.Agents[a.ID] = a
+		d.setAgent(a.ID, a)
 		for i := range a.Slots {
 			a.Slots[i].idx = -1
 		}
@@ -100,17 +99,17 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			d.pushDeadline(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
 		}
 	case opDetach:
-		a := d.Agents[op.user]
+		a := d.agent(op.user)
 		if a == nil || (op.onlyIdle && a.Presence != Available) {
 			return
 		}
 		if a.Presence == Available {
 			d.unpool(a)
 		}
-		delete(d.Agents, a.ID)
+		d.setAgent(a.ID, nil)
 		r.agent = a
 	case opMemberships:
-		a := d.Agents[op.user]
+		a := d.agent(op.user)
 		avail := a.Presence == Available
 		if avail {
 			d.unpool(a)
@@ -124,11 +123,11 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			d.routeAgent(x, a)
 		}
 	case opPresence:
-		r.err = d.requestPresence(x, d.Agents[op.user], op.presence, op.reason)
+		r.err = d.requestPresence(x, d.agent(op.user), op.presence, op.reason)
 	case opAddCallback:
 		c := op.callback
 		d.Callbacks[c.ID] = c
-		c.Domain, c.heapIdx = d.ID, -1
+		c.Domain = d.ID
 		if c.Expires != 0 {
 			d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
 		}
@@ -154,7 +153,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			return
 		}
 		if c.Status == Queued {
-			d.lines[c.Queue].leave(c)
+			d.lineAt(c.Queue).leave(c)
 		}
 		delete(d.Callbacks, c.ID)
 		r.callback = c
@@ -187,7 +186,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 // visibleCallback returns the callback an operation names, when the
 // principal may see it.
 func (d *Domain) visibleCallback(x *opCtx, id CallbackID) (*Callback, error) {
-	c := d.Callbacks[id]
+	c := d.callback(id)
 	if c == nil {
 		return nil, notFound("callbackId")
 	}
@@ -238,7 +237,7 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 			return refuse(ErrConflict, "callback", "only a waiting callback can be rescheduled, this one is %s", c.Status)
 		}
 		if c.Status == Queued {
-			d.lines[c.Queue].leave(c)
+			d.lineAt(c.Queue).leave(c)
 			d.setStatus(c, Scheduled)
 		}
 		d.emit(x, Event{Kind: EvCallbackRescheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(op.at)})
@@ -249,21 +248,21 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 		}
 		queued := c.Status == Queued
 		if queued {
-			d.lines[c.Queue].leave(c)
+			d.lineAt(c.Queue).leave(c)
 		}
 		c.Priority = int32(op.at)
 		if queued {
-			l := d.lines[c.Queue]
+			l := d.lineAt(c.Queue)
 			l.enter(c)
 			d.routeLine(x, l)
 		}
 	case actCancel:
 		switch c.Status {
 		case Queued:
-			d.lines[c.Queue].leave(c)
+			d.lineAt(c.Queue).leave(c)
 		case Scheduled:
 		case Offered:
-			a := d.Agents[c.Agent]
+			a := d.agent(c.Agent)
 			c.Offer, c.Agent = 0, 0
 			d.setStatus(c, Canceled)
 			d.stats(c.Queue).Abandoned++
@@ -280,7 +279,7 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 		if c.Status != Offered || c.Offer != op.offer || c.Agent != op.user {
 			return refuse(ErrConflict, "offer", "offer %d is not the current offer of this callback to this agent", op.offer)
 		}
-		a := d.Agents[c.Agent]
+		a := d.agent(c.Agent)
 		if op.action == actReject {
 			d.emit(x, Event{Kind: EvOfferRejected, Queue: c.Queue, Callback: c.ID, Agent: a.ID, Offer: c.Offer})
 			a.Callback = 0
@@ -296,7 +295,7 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 		// The line exists unless restored from a snapshot since the offer;
 		// do not create one (lines show in reports).
 		s, sl := (*QueueStats)(nil), int64(0)
-		if l := d.lines[c.Queue]; l != nil {
+		if l := d.lineAt(c.Queue); l != nil {
 			s, sl = d.lineStats(l), l.conf.ServiceLevel
 		} else {
 			s, sl = d.stats(c.Queue), d.Queues[c.Queue].ServiceLevel
@@ -317,7 +316,7 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 		if op.action == actComplete && d.Policy.CloseCommentRequired && op.reason == "" {
 			return invalid("comment", "this tenant requires a comment when a callback is closed")
 		}
-		a := d.Agents[c.Agent]
+		a := d.agent(c.Agent)
 		s := d.stats(c.Queue)
 		s.HandleSum += x.now - d.record(c).AcceptedAt
 		c.Offer, c.OfferDeadline = 0, 0

@@ -356,10 +356,14 @@ func Restore(b []byte) (e *Engine, err error) {
 			if d == nil || d.Callbacks == nil || d.Agents == nil || t.Domains[d.ID] == nil {
 				return nil, fmt.Errorf("actors: snapshot damaged: tenant %d has a domain image that does not match its tree", t.ID)
 			}
-			d.rebuild()
 			t.setDomain(d.ID, d)
 		}
-		t.reindex()
+		if err := t.reindex(); err != nil {
+			return nil, err
+		}
+		for _, did := range sortedKeys(t.routing) {
+			t.routing[did].rebuild()
+		}
 		e.Tenants[t.ID] = t
 	}
 	return e, nil

@@ -7,15 +7,17 @@ package actors
 
 // callbackHeap orders queued callbacks: higher priority first, then older
 // due time, then creation order. Each entry carries its callback's sort
-// key, so sifting through a long line compares entries without loading
-// the callbacks (a cache miss each); a queued callback's priority and due
-// time do not change while it is in the heap (both are changed only after
-// removing it).
+// key and identifier, and each callback's place in the heap is kept in the
+// tenant's callback table (callbackSlot), so sifting through a long line
+// touches neither the callbacks nor pointers (a cache miss each, and work
+// for the collector); a queued callback's priority and due time do not
+// change while it is in the heap (both are changed only after removing
+// it).
 type callbackHeap []queued
 
 type queued struct {
 	lineKey
-	c *Callback
+	id CallbackID
 }
 
 // lineKey is what orders a waiting callback: higher priority, then
@@ -38,46 +40,54 @@ func (a *lineKey) before(b *lineKey) bool {
 	return a.seq < b.seq
 }
 
-func (h *callbackHeap) push(c *Callback) {
-	c.heapIdx = int32(len(*h))
-	*h = append(*h, queued{keyOf(c), c})
-	h.up(int(c.heapIdx))
+// callbackSlot is one entry of a tenant's callback table: the callback
+// and, while it waits in a line, its place in the line's heap.
+type callbackSlot struct {
+	c       *Callback
+	heapIdx int32
 }
 
-func (h *callbackHeap) remove(c *Callback) {
-	i := int(c.heapIdx)
+func (h *callbackHeap) push(c *Callback, tab []callbackSlot) {
+	i := len(*h)
+	*h = append(*h, queued{keyOf(c), c.ID})
+	tab[c.ID].heapIdx = int32(i)
+	h.up(i, tab)
+}
+
+func (h *callbackHeap) remove(c *Callback, tab []callbackSlot) {
+	i := int(tab[c.ID].heapIdx)
 	n := len(*h) - 1
 	if i != n {
-		h.swap(i, n)
+		h.swap(i, n, tab)
 	}
 	(*h)[n] = queued{}
 	*h = (*h)[:n]
-	c.heapIdx = -1
+	tab[c.ID].heapIdx = -1
 	if i != n {
-		if !h.down(i) {
-			h.up(i)
+		if !h.down(i, tab) {
+			h.up(i, tab)
 		}
 	}
 }
 
-func (h callbackHeap) swap(i, j int) {
+func (h callbackHeap) swap(i, j int, tab []callbackSlot) {
 	h[i], h[j] = h[j], h[i]
-	h[i].c.heapIdx = int32(i)
-	h[j].c.heapIdx = int32(j)
+	tab[h[i].id].heapIdx = int32(i)
+	tab[h[j].id].heapIdx = int32(j)
 }
 
-func (h callbackHeap) up(i int) {
+func (h callbackHeap) up(i int, tab []callbackSlot) {
 	for i > 0 {
 		p := (i - 1) / 2
 		if !h[i].before(&h[p].lineKey) {
 			return
 		}
-		h.swap(i, p)
+		h.swap(i, p, tab)
 		i = p
 	}
 }
 
-func (h callbackHeap) down(i int) bool {
+func (h callbackHeap) down(i int, tab []callbackSlot) bool {
 	start, n := i, len(h)
 	for {
 		l := 2*i + 1
@@ -91,7 +101,7 @@ func (h callbackHeap) down(i int) bool {
 		if !h[m].before(&h[i].lineKey) {
 			break
 		}
-		h.swap(i, m)
+		h.swap(i, m, tab)
 		i = m
 	}
 	return i > start

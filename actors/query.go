@@ -24,7 +24,6 @@ func (t *Tenant) Callback(by Principal, id CallbackID) (Callback, error) {
 		return Callback{}, r.err
 	}
 	c := *r.callback
-	c.heapIdx = 0
 	c.Domains, c.Numbers = slices.Clone(c.Domains), slices.Clone(c.Numbers)
 	if c.CallbackRecord != nil {
 		r := *c.CallbackRecord

@@ -54,8 +54,7 @@ func TestRankPositions(t *testing.T) {
 			_, _, _ = e.Apply(s.cmd, s.now)
 			for _, tid := range sortedKeys(e.Tenants) {
 				for _, did := range sortedKeys(e.Tenants[tid].routing) {
-					for _, q := range sortedKeys(e.Tenants[tid].routing[did].lines) {
-						l := e.Tenants[tid].routing[did].lines[q]
+					for _, l := range e.Tenants[tid].routing[did].lines {
 						for _, w := range l.waiting {
 							scan := 0
 							for _, o := range l.waiting {
@@ -63,8 +62,8 @@ func TestRankPositions(t *testing.T) {
 									scan++
 								}
 							}
-							if got := l.ahead(w.c); got != scan {
-								t.Fatalf("seed %d step %d: callback %d: %d ahead, the line says %d", seed, i, w.c.ID, got, scan)
+							if got := l.ahead((*l.table)[w.id].c); got != scan {
+								t.Fatalf("seed %d step %d: callback %d: %d ahead, the line says %d", seed, i, w.id, got, scan)
 							}
 							checked++
 						}

@@ -157,9 +157,14 @@ type Tenant struct {
 	// path looks them up without hashing.
 	doms  []*Domain
 	users []*User
-	port  func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
-	op    domainOp
-	res   opResult
+	// callbacks is every callback by identifier (none at 0), beside
+	// CallbackDomain, with its place in its line's heap; it is shared with
+	// the domains (Domain.callback, line.enter), which run one at a time
+	// on the tenant's goroutine, so they use it safely.
+	callbacks []callbackSlot
+	port      func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
+	op        domainOp
+	res       opResult
 }
 
 func newTenant(id TenantID, c *CreateTenant) *Tenant {
@@ -185,6 +190,7 @@ func (t *Tenant) setDomain(id DomainID, d *Domain) {
 		return
 	}
 	t.routing[id] = d
+	d.table = &t.callbacks
 	if int(id) >= len(t.doms) {
 		t.doms = append(t.doms, make([]*Domain, int(id)+1-len(t.doms))...)
 	}
@@ -200,11 +206,15 @@ func (t *Tenant) domain(id DomainID) *Domain {
 }
 
 // setCallbackDomain records where a callback waits now.
-func (t *Tenant) setCallbackDomain(id CallbackID, d DomainID) {
-	if uint64(id) >= uint64(len(t.CallbackDomain)) {
-		t.CallbackDomain = append(t.CallbackDomain, make([]DomainID, int(id)+1-len(t.CallbackDomain))...)
+func (t *Tenant) setCallbackDomain(c *Callback, d DomainID) {
+	if uint64(c.ID) >= uint64(len(t.CallbackDomain)) {
+		t.CallbackDomain = append(t.CallbackDomain, make([]DomainID, int(c.ID)+1-len(t.CallbackDomain))...)
 	}
-	t.CallbackDomain[id] = d
+	t.CallbackDomain[c.ID] = d
+	if uint64(c.ID) >= uint64(len(t.callbacks)) {
+		t.callbacks = append(t.callbacks, make([]callbackSlot, int(c.ID)+1-len(t.callbacks))...)
+	}
+	t.callbacks[c.ID].c = c
 }
 
 // callbackDomain says where a callback waits, or false if there is no
@@ -284,12 +294,33 @@ func (t *Tenant) userByID(id UserID) *User {
 	return nil
 }
 
-// reindex rebuilds the dense indexes after a restore.
-func (t *Tenant) reindex() {
+// reindex rebuilds the dense indexes after a restore, before the domains
+// rebuild theirs (Domain.rebuild). It refuses callbacks the callback index
+// does not put where they are, and agents that are not users, so neither
+// index grows past the tenant's users and callbacks.
+func (t *Tenant) reindex() error {
 	t.users = nil
 	for _, id := range sortedKeys(t.Users) {
 		t.setUser(id, t.Users[id])
 	}
+	t.callbacks = make([]callbackSlot, len(t.CallbackDomain))
+	for _, did := range sortedKeys(t.routing) {
+		d := t.routing[did]
+		for _, id := range sortedKeys(d.Callbacks) {
+			c := d.Callbacks[id]
+			if d, ok := t.callbackDomain(id); !ok || d != did || c == nil || c.ID != id || c.Domain != did {
+				return fmt.Errorf("actors: snapshot damaged: tenant %d: callback %d is not where the callback index says", t.ID, id)
+			}
+			t.callbacks[id].c = c
+		}
+		for _, id := range sortedKeys(d.Agents) {
+			a := d.Agents[id]
+			if t.userByID(id) == nil || a == nil || a.ID != id {
+				return fmt.Errorf("actors: snapshot damaged: tenant %d: agent %d of domain %d is not a user", t.ID, id, did)
+			}
+		}
+	}
+	return nil
 }
 
 // call runs one domain operation through the tenant's port.
@@ -380,6 +411,15 @@ func (t *Tenant) audit(now int64, by Principal, k Kind, object uint64) {
 			keep = t.auditBuf[:copy(t.auditBuf[:auditKeep-1], keep)]
 		}
 		t.Audit = keep
+	} else if len(t.Audit) == cap(t.Audit) && 2*cap(t.Audit) >= auditKeep {
+		// Full, and growing would reach auditKeep: move into the buffer
+		// the window will slide over now, rather than growing once more
+		// and copying again into the buffer soon after (an audit this
+		// long keeps growing: entries are only ever added).
+		if cap(t.auditBuf) < 2*auditKeep {
+			t.auditBuf = make([]AuditEntry, 0, 2*auditKeep)
+		}
+		t.Audit = append(t.auditBuf[:0], t.Audit...)
 	}
 	t.Audit = append(t.Audit, AuditEntry{At: now, By: by, Kind: k, Object: object})
 }
@@ -1071,7 +1111,7 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 		cb.Expires = due + int64(t.Policy.CallbackTTL)
 	}
 	t.StorageUsed += bytes
-	t.setCallbackDomain(cb.ID, dom)
+	t.setCallbackDomain(cb, dom)
 	for _, n := range cb.Numbers {
 		if indexed {
 			t.ActiveNumbers.put(q.ID, n, cb.ID)
@@ -1227,7 +1267,7 @@ func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
 	if !slices.Contains(cb.Domains, q.Domain) {
 		cb.Domains = append(cb.Domains, q.Domain)
 	}
-	t.setCallbackDomain(cb.ID, q.Domain)
+	t.setCallbackDomain(cb, q.Domain)
 	if t.Policy.Duplicates == DuplicateReject {
 		for _, n := range cb.Numbers {
 			t.ActiveNumbers.put(q.ID, n, cb.ID)
@@ -1243,11 +1283,11 @@ func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
 func (t *Tenant) tick(x *opCtx) {
 	t.expireIdempotency(x.now)
 	start := len(*x.events)
-	for _, did := range sortedKeys(t.routing) {
-		if d := t.domain(did); d.nextDeadline() == 0 || d.nextDeadline() > x.now {
+	for _, d := range t.doms { // in identifier order, like the routing map's sorted keys
+		if d == nil || d.nextDeadline() == 0 || d.nextDeadline() > x.now {
 			continue
 		}
-		t.call(did, t.newOp(opTick, x))
+		t.call(d.ID, t.newOp(opTick, x))
 	}
 	t.mirrorPresence(*x.events, start) // timeouts, wrap-up ends and offers change presence too
 	if t.Policy.AutoSwitchPosition {
@@ -1256,7 +1296,7 @@ func (t *Tenant) tick(x *opCtx) {
 	for _, e := range (*x.events)[start:] {
 		if e.Kind == EvCallbackExpired || e.Kind == EvCallbackFailed {
 			if did, ok := t.callbackDomain(e.Callback); ok {
-				if c := t.domain(did).Callbacks[e.Callback]; c != nil {
+				if c := t.domain(did).callback(e.Callback); c != nil {
 					t.release(c)
 				}
 			}
