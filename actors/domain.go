@@ -128,7 +128,7 @@ type Domain struct {
 	// per tenant), and table the tenant's callbacks by identifier (see
 	// Domain.callback): the routing path finds both without hashing.
 	agents []*Agent
-	table  *[]callbackSlot
+	table  *callbackTable
 	// records is a slab the callbacks' records are taken from, so a
 	// routing decision does not allocate; it is replaced, never grown,
 	// when full, so records already handed out never move.
@@ -140,9 +140,9 @@ type line struct {
 	pool    agentPool
 	conf    QueueConf
 	queue   QueueID
-	stats   *QueueStats     // the queue's entry in Stats, once it has one
-	table   *[]callbackSlot // the tenant's, where the heap keeps its places
-	rank    *rankIndex      // waiting in order, once a position was asked for (rank.go)
+	stats   *QueueStats    // the queue's entry in Stats, once it has one
+	table   *callbackTable // the tenant's, where the heap keeps its places
+	rank    *rankIndex     // waiting in order, once a position was asked for (rank.go)
 }
 
 // lineStats returns the line's statistics, creating them on first use.

@@ -40,11 +40,14 @@ func (a *lineKey) before(b *lineKey) bool {
 	return a.seq < b.seq
 }
 
-// callbackSlot is one entry of a tenant's callback table: the callback
-// and, while it waits in a line, its place in the line's heap.
+// callbackSlot is one entry of a tenant's callback table: the callback,
+// the domain it waits in and, while it waits in a line, its place in the
+// line's heap. (The domain fills what would be padding: 16 bytes a
+// callback.)
 type callbackSlot struct {
 	c       *Callback
 	heapIdx int32
+	domain  DomainID
 }
 
 func (h *callbackHeap) push(c *Callback, tab []callbackSlot) {

@@ -41,7 +41,7 @@ func (t *Tenant) Position(by Principal, id CallbackID) (int, time.Duration, erro
 	if _, err := t.Callback(by, id); err != nil {
 		return 0, 0, err
 	}
-	d := t.routing[t.CallbackDomain[id]]
+	d := t.routing[t.Callbacks[id].domain]
 	pos, ewt := d.position(d.Callbacks[id])
 	return pos, ewt, nil
 }
@@ -53,7 +53,7 @@ func (t *Tenant) CallbackPosition(by Principal, id CallbackID) (Callback, int, t
 	if err != nil {
 		return Callback{}, 0, 0, err
 	}
-	d := t.routing[t.CallbackDomain[id]]
+	d := t.routing[t.Callbacks[id].domain]
 	pos, ewt := d.position(d.Callbacks[id])
 	return c, pos, ewt, nil
 }
@@ -121,7 +121,7 @@ func (t *Tenant) DomainReport(by Principal, did DomainID, now time.Time) (QueueR
 // EachCallback calls fn, in identifier order, for every callback the
 // principal may see (for export and lists).
 func (t *Tenant) EachCallback(by Principal, fn func(Callback)) {
-	for id := CallbackID(1); int(id) < len(t.CallbackDomain); id++ {
+	for id := CallbackID(1); int(id) < len(t.Callbacks); id++ {
 		if c, err := t.Callback(by, id); err == nil {
 			fn(c)
 		}

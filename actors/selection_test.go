@@ -286,8 +286,8 @@ func agentOf(t *Tenant, id UserID) *Agent {
 // callbacksIn lists the tenant's callbacks with one of the statuses, in id order.
 func callbacksIn(t *Tenant, st ...CallbackStatus) []*Callback {
 	var out []*Callback
-	for id := CallbackID(1); int(id) < len(t.CallbackDomain); id++ {
-		if c := t.routing[t.CallbackDomain[id]].Callbacks[id]; c != nil && slices.Contains(st, c.Status) {
+	for id := CallbackID(1); int(id) < len(t.Callbacks); id++ {
+		if c := t.routing[t.Callbacks[id].domain].Callbacks[id]; c != nil && slices.Contains(st, c.Status) {
 			out = append(out, c)
 		}
 	}

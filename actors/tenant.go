@@ -127,28 +127,28 @@ type Counters struct {
 // Tenant is one tenant's configuration and the index of its callbacks. Its
 // domains' routing state is reached only through domain operations.
 type Tenant struct {
-	ID             TenantID                 `json:"id"`
-	Profile        Profile                  `json:"profile"`
-	Host           string                   `json:"host,omitempty"`
-	Limits         Limits                   `json:"limits"`
-	Features       map[Feature]bool         `json:"features"`
-	Policy         Policy                   `json:"policy"`
-	Status         TenantStatus             `json:"status"`
-	Domains        map[DomainID]*DomainNode `json:"domains"`
-	Users          map[UserID]*User         `json:"users"`
-	Apps           map[AppID]*App           `json:"apps"`
-	Groups         map[GroupID]*Group       `json:"groups"`
-	Folders        map[FolderID]*Folder     `json:"folders"`
-	Queues         map[QueueID]*Queue       `json:"queues"`
-	Codes          map[CodeID]*Code         `json:"codes"`
-	APIKeys        map[string]Principal     `json:"apiKeys"`
-	Idempotency    map[string]idempotent    `json:"idempotency"`
-	IdemOrder      []idempotencyEntry       `json:"idemOrder"` // oldest first
-	CallbackDomain callbackDomains          `json:"callbackDomain"`
-	ActiveNumbers  numberIndex              `json:"activeNumbers"` // queue/number of non-terminal callbacks
-	StorageUsed    int64                    `json:"storageUsed"`
-	Audit          []AuditEntry             `json:"audit"`
-	Next           Counters                 `json:"next"`
+	ID            TenantID                 `json:"id"`
+	Profile       Profile                  `json:"profile"`
+	Host          string                   `json:"host,omitempty"`
+	Limits        Limits                   `json:"limits"`
+	Features      map[Feature]bool         `json:"features"`
+	Policy        Policy                   `json:"policy"`
+	Status        TenantStatus             `json:"status"`
+	Domains       map[DomainID]*DomainNode `json:"domains"`
+	Users         map[UserID]*User         `json:"users"`
+	Apps          map[AppID]*App           `json:"apps"`
+	Groups        map[GroupID]*Group       `json:"groups"`
+	Folders       map[FolderID]*Folder     `json:"folders"`
+	Queues        map[QueueID]*Queue       `json:"queues"`
+	Codes         map[CodeID]*Code         `json:"codes"`
+	APIKeys       map[string]Principal     `json:"apiKeys"`
+	Idempotency   map[string]idempotent    `json:"idempotency"`
+	IdemOrder     []idempotencyEntry       `json:"idemOrder"` // oldest first
+	Callbacks     callbackTable            `json:"callbackDomain"`
+	ActiveNumbers numberIndex              `json:"activeNumbers"` // queue/number of non-terminal callbacks
+	StorageUsed   int64                    `json:"storageUsed"`
+	Audit         []AuditEntry             `json:"audit"`
+	Next          Counters                 `json:"next"`
 
 	routing  map[DomainID]*Domain
 	auditBuf []AuditEntry // backing array of Audit once it is full (see audit)
@@ -157,14 +157,9 @@ type Tenant struct {
 	// path looks them up without hashing.
 	doms  []*Domain
 	users []*User
-	// callbacks is every callback by identifier (none at 0), beside
-	// CallbackDomain, with its place in its line's heap; it is shared with
-	// the domains (Domain.callback, line.enter), which run one at a time
-	// on the tenant's goroutine, so they use it safely.
-	callbacks []callbackSlot
-	port      func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
-	op        domainOp
-	res       opResult
+	port  func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
+	op    domainOp
+	res   opResult
 }
 
 func newTenant(id TenantID, c *CreateTenant) *Tenant {
@@ -174,8 +169,8 @@ func newTenant(id TenantID, c *CreateTenant) *Tenant {
 		Domains: map[DomainID]*DomainNode{}, Users: map[UserID]*User{}, Apps: map[AppID]*App{},
 		Groups: map[GroupID]*Group{}, Folders: map[FolderID]*Folder{}, Queues: map[QueueID]*Queue{},
 		Codes: map[CodeID]*Code{}, APIKeys: map[string]Principal{}, Idempotency: map[string]idempotent{},
-		CallbackDomain: callbackDomains{},
-		routing:        map[DomainID]*Domain{},
+		Callbacks: callbackTable{},
+		routing:   map[DomainID]*Domain{},
 	}
 	return t
 }
@@ -190,7 +185,7 @@ func (t *Tenant) setDomain(id DomainID, d *Domain) {
 		return
 	}
 	t.routing[id] = d
-	d.table = &t.callbacks
+	d.table = &t.Callbacks
 	if int(id) >= len(t.doms) {
 		t.doms = append(t.doms, make([]*Domain, int(id)+1-len(t.doms))...)
 	}
@@ -207,37 +202,36 @@ func (t *Tenant) domain(id DomainID) *Domain {
 
 // setCallbackDomain records where a callback waits now.
 func (t *Tenant) setCallbackDomain(c *Callback, d DomainID) {
-	if uint64(c.ID) >= uint64(len(t.CallbackDomain)) {
-		t.CallbackDomain = append(t.CallbackDomain, make([]DomainID, int(c.ID)+1-len(t.CallbackDomain))...)
+	if uint64(c.ID) >= uint64(len(t.Callbacks)) {
+		t.Callbacks = append(t.Callbacks, make([]callbackSlot, int(c.ID)+1-len(t.Callbacks))...)
 	}
-	t.CallbackDomain[c.ID] = d
-	if uint64(c.ID) >= uint64(len(t.callbacks)) {
-		t.callbacks = append(t.callbacks, make([]callbackSlot, int(c.ID)+1-len(t.callbacks))...)
-	}
-	t.callbacks[c.ID].c = c
+	t.Callbacks[c.ID].c, t.Callbacks[c.ID].domain = c, d
 }
 
 // callbackDomain says where a callback waits, or false if there is no
 // such callback.
 func (t *Tenant) callbackDomain(id CallbackID) (DomainID, bool) {
-	if uint64(id) < uint64(len(t.CallbackDomain)) {
-		if d := t.CallbackDomain[id]; d != 0 {
+	if uint64(id) < uint64(len(t.Callbacks)) {
+		if d := t.Callbacks[id].domain; d != 0 {
 			return d, true
 		}
 	}
 	return 0, false
 }
 
-// callbackDomains is the domain each callback waits in, indexed by its
-// identifier; callbacks are numbered from 1 and never forgotten while the
-// tenant exists, so the index is dense. Its JSON is an object from
-// identifier to domain, keys in the order encoding/json gives a map's.
-type callbackDomains []DomainID
+// callbackTable is every callback of a tenant by identifier (none at 0):
+// callbacks are numbered from 1 and never forgotten while the tenant
+// exists, so the table is dense. It is shared with the tenant's domains
+// (Domain.callback, line.enter), which run one at a time on the tenant's
+// goroutine. Only the domains are encoded: its JSON is an object from
+// identifier to domain, keys in the order encoding/json gives a map's; a
+// restore finds the callbacks themselves in their domains (reindex).
+type callbackTable []callbackSlot
 
 // Len is the number of callbacks.
-func (c callbackDomains) Len() int { return max(len(c)-1, 0) }
+func (c callbackTable) Len() int { return max(len(c)-1, 0) }
 
-func (c callbackDomains) MarshalJSON() ([]byte, error) {
+func (c callbackTable) MarshalJSON() ([]byte, error) {
 	ids := make([]string, 0, c.Len())
 	for id := 1; id < len(c); id++ {
 		ids = append(ids, strconv.Itoa(id))
@@ -250,22 +244,22 @@ func (c callbackDomains) MarshalJSON() ([]byte, error) {
 		}
 		n, _ := strconv.Atoi(id)
 		b = append(strconv.AppendQuote(b, id), ':')
-		b = strconv.AppendUint(b, uint64(c[n]), 10)
+		b = strconv.AppendUint(b, uint64(c[n].domain), 10)
 	}
 	return append(b, '}'), nil
 }
 
-func (c *callbackDomains) UnmarshalJSON(b []byte) error {
+func (c *callbackTable) UnmarshalJSON(b []byte) error {
 	var m map[CallbackID]DomainID
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	*c = make(callbackDomains, len(m)+1)
+	*c = make(callbackTable, len(m)+1)
 	for id, d := range m {
 		if id == 0 || int(id) > len(m) || d == 0 {
 			return fmt.Errorf("actors: callback index: callback %d in domain %d (callbacks are numbered 1 to %d)", id, d, len(m))
 		}
-		(*c)[id] = d
+		(*c)[id].domain = d
 	}
 	return nil
 }
@@ -303,7 +297,6 @@ func (t *Tenant) reindex() error {
 	for _, id := range sortedKeys(t.Users) {
 		t.setUser(id, t.Users[id])
 	}
-	t.callbacks = make([]callbackSlot, len(t.CallbackDomain))
 	for _, did := range sortedKeys(t.routing) {
 		d := t.routing[did]
 		for _, id := range sortedKeys(d.Callbacks) {
@@ -311,7 +304,7 @@ func (t *Tenant) reindex() error {
 			if d, ok := t.callbackDomain(id); !ok || d != did || c == nil || c.ID != id || c.Domain != did {
 				return fmt.Errorf("actors: snapshot damaged: tenant %d: callback %d is not where the callback index says", t.ID, id)
 			}
-			t.callbacks[id].c = c
+			t.Callbacks[id].c = c
 		}
 		for _, id := range sortedKeys(d.Agents) {
 			a := d.Agents[id]

@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
-	gojson "github.com/goccy/go-json"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	gojson "github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/ringbackhq/ringback/actors"

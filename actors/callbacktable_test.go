@@ -6,15 +6,15 @@ import (
 	"testing"
 )
 
-// TestCallbackDomainsJSON: the dense index encodes exactly as the map it
-// replaced (so snapshots written before read back, and hashes agree), and
-// refuses an index that is not dense.
-func TestCallbackDomainsJSON(t *testing.T) {
-	c := callbackDomains{0} // no callback 0
+// TestCallbackTableJSON: the dense table encodes exactly as the map from
+// callback to domain it replaced (so snapshots written before read back,
+// and hashes agree), and refuses a table that is not dense.
+func TestCallbackTableJSON(t *testing.T) {
+	c := callbackTable{{}} // no callback 0
 	m := map[CallbackID]DomainID{}
 	for id := CallbackID(1); id <= 23; id++ {
 		d := DomainID(1 + id%4)
-		c = append(c, d)
+		c = append(c, callbackSlot{domain: d})
 		m[id] = d
 	}
 	got, err := json.Marshal(c)
@@ -23,9 +23,9 @@ func TestCallbackDomainsJSON(t *testing.T) {
 	}
 	want, _ := json.Marshal(m)
 	if string(got) != string(want) {
-		t.Fatalf("callbackDomains encodes as\n%s\nthe map as\n%s", got, want)
+		t.Fatalf("callbackTable encodes as\n%s\nthe map as\n%s", got, want)
 	}
-	var back callbackDomains
+	var back callbackTable
 	if err := json.Unmarshal(want, &back); err != nil || !slices.Equal(back, c) {
 		t.Fatalf("decoding the map's JSON = %v, %v; want %v", back, err, c)
 	}
@@ -34,7 +34,7 @@ func TestCallbackDomainsJSON(t *testing.T) {
 			t.Errorf("%s decoded as a callback index", bad)
 		}
 	}
-	var empty callbackDomains
+	var empty callbackTable
 	if b, _ := json.Marshal(empty); string(b) != "{}" {
 		t.Errorf("the empty index encodes as %s, want {}", b)
 	}
