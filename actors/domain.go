@@ -185,20 +185,7 @@ func (d *Domain) agent(id UserID) *Agent {
 }
 
 // setAgent adds (a non-nil) or removes the agent with the identifier.
-func (d *Domain) setAgent(id UserID, a *Agent) {
-	if a == nil {
-		delete(d.Agents, id)
-		if int(id) < len(d.agents) {
-			d.agents[id] = nil
-		}
-		return
-	}
-	d.Agents[id] = a
-	if int(id) >= len(d.agents) {
-		d.agents = append(d.agents, make([]*Agent, int(id)+1-len(d.agents))...)
-	}
-	d.agents[id] = a
-}
+func (d *Domain) setAgent(id UserID, a *Agent) { setIndexed(d.Agents, &d.agents, id, a) }
 
 // lineAt returns the queue's line, or nil when the domain has none.
 func (d *Domain) lineAt(q QueueID) *line {

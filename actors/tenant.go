@@ -177,19 +177,10 @@ func newTenant(id TenantID, c *CreateTenant) *Tenant {
 
 // setDomain adds (d non-nil) or removes a domain's routing state.
 func (t *Tenant) setDomain(id DomainID, d *Domain) {
-	if d == nil {
-		delete(t.routing, id)
-		if int(id) < len(t.doms) {
-			t.doms[id] = nil
-		}
-		return
+	if d != nil {
+		d.table = &t.Callbacks
 	}
-	t.routing[id] = d
-	d.table = &t.Callbacks
-	if int(id) >= len(t.doms) {
-		t.doms = append(t.doms, make([]*Domain, int(id)+1-len(t.doms))...)
-	}
-	t.doms[id] = d
+	setIndexed(t.routing, &t.doms, id, d)
 }
 
 // domain returns a domain's routing state, or nil.
@@ -265,20 +256,7 @@ func (c *callbackTable) UnmarshalJSON(b []byte) error {
 }
 
 // setUser adds (u non-nil) or removes a user.
-func (t *Tenant) setUser(id UserID, u *User) {
-	if u == nil {
-		delete(t.Users, id)
-		if int(id) < len(t.users) {
-			t.users[id] = nil
-		}
-		return
-	}
-	t.Users[id] = u
-	if int(id) >= len(t.users) {
-		t.users = append(t.users, make([]*User, int(id)+1-len(t.users))...)
-	}
-	t.users[id] = u
-}
+func (t *Tenant) setUser(id UserID, u *User) { setIndexed(t.Users, &t.users, id, u) }
 
 // userByID returns a user, or nil.
 func (t *Tenant) userByID(id UserID) *User {

@@ -26,3 +26,22 @@ func fieldIndex(field string, i int, sub string) string {
 	}
 	return f
 }
+
+// setIndexed keeps a map keyed by small identifiers and its dense copy
+// (indexed by identifier, for the hot path) in step: it sets id to v, or
+// removes id when v is nil.
+func setIndexed[K ~uint32, V comparable](m map[K]V, dense *[]V, id K, v V) {
+	var none V
+	if v == none {
+		delete(m, id)
+		if int(id) < len(*dense) {
+			(*dense)[id] = none
+		}
+		return
+	}
+	m[id] = v
+	if int(id) >= len(*dense) {
+		*dense = append(*dense, make([]V, int(id)+1-len(*dense))...)
+	}
+	(*dense)[id] = v
+}

@@ -17,13 +17,8 @@ type Config struct {
 	// into one write and one sync.
 	MaxGroupBytes int
 
-	// Preallocate reserves the next segment in the background, so that a
-	// rotation never waits for a file and a sync never flushes a size
-	// change. On Linux the space is reserved with fallocate, which costs
-	// nothing up front; each first write into it then converts extents,
-	// about 70 µs more per sync than space filled with zeros (measured on
-	// ext4 here), which would cost as much disk bandwidth as the log.
-	// Without fallocate the segment is filled with zeros.
+	// Preallocate zero-fills the next segment in the background, so that
+	// a sync only has to flush data, not file size and extent changes.
 	Preallocate bool
 
 	// FS is the file system; nil means OSFS.

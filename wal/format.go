@@ -27,7 +27,7 @@ import (
 //
 // Records follow back to back. Every record begins with a CRC32C over the
 // rest of the record and a kind byte; a zero word where a record would start
-// means "no more records" (preallocated space reads as zeros). An entry
+// means "no more records" (preallocated space is zero-filled). An entry
 // record holds one raft.Log:
 //
 //	0      1      2      3      4      5      6      7      8

@@ -104,8 +104,6 @@ type osFile struct{ *os.File }
 
 func (f osFile) Sync() error { return datasync(f.File) }
 
-func (f osFile) Allocate(size int64) error { return allocate(f.File, size) }
-
 func (f osFile) Size() (int64, error) {
 	st, err := f.Stat()
 	if err != nil {

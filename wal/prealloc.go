@@ -50,21 +50,8 @@ func zeroFill(f File, off, size int64, stop <-chan struct{}, paced bool) error {
 	return f.Sync()
 }
 
-// allocator is a File that can reserve space reading back as zeros
-// without writing it (fallocate).
-type allocator interface{ Allocate(size int64) error }
-
-// fill makes a new, empty file size bytes of zeros: allocated where the
-// file system can, written otherwise.
-func fill(f File, size int64, stop <-chan struct{}, paced bool) error {
-	if a, ok := f.(allocator); ok && a.Allocate(size) == nil {
-		return f.Sync()
-	}
-	return zeroFill(f, 0, size, stop, paced)
-}
-
 // prepareLoop owns the preallocation goroutine: on each signal it makes a
-// spare segment (reading as zeros) if none is ready. Open starts it; Close stops it
+// zero-filled spare segment if none is ready. Open starts it; Close stops it
 // through stopCh and waits for it.
 func (w *WAL) prepareLoop() {
 	defer w.wg.Done()
@@ -81,7 +68,7 @@ func (w *WAL) prepareLoop() {
 	}
 }
 
-// prepareSpare creates the next segment file, filled with zeros and durable in
+// prepareSpare creates the next segment file, zero-filled and durable in
 // the directory, so rotation costs neither a file creation nor a directory
 // sync. Failures only cost speed: rotation then creates the file itself.
 func (w *WAL) prepareSpare() {
@@ -116,7 +103,7 @@ func (w *WAL) prepareSpare() {
 	w.mu.RLock()
 	paced := len(w.segs) > 0
 	w.mu.RUnlock()
-	err = fill(f, w.cfg.SegmentSize, w.stopCh, paced)
+	err = zeroFill(f, 0, w.cfg.SegmentSize, w.stopCh, paced)
 	if err == nil {
 		err = w.fs.SyncDir(w.dir)
 	}
