@@ -27,9 +27,9 @@ import (
 type System struct {
 	as   *actor.ActorSystem
 	root *actor.PID
-	// dir maps a tenant to its actor, written only by the root as it
-	// spawns and stops them, so batches and queries for one tenant go
-	// straight to it instead of queueing behind the root.
+	// dir maps a tenant to its actor (*tenantRef), written only by the
+	// root as it spawns and stops them, so batches and queries for one
+	// tenant go straight to it instead of queueing behind the root.
 	dir *sync.Map
 	// work feeds tenant mailboxes with messages to the workers that run
 	// them (see poolMailbox); quit stops the workers.
@@ -179,11 +179,27 @@ func (s *System) ApplyBatches(batches []Batch, now time.Time) {
 	w.wait("batches")
 }
 
+// tenantRef is a tenant's entry in the directory: its actor, and a
+// channel closed when the tenant is deleted (its actor may then stop with
+// messages unread).
+type tenantRef struct {
+	pid  *actor.PID
+	gone chan struct{}
+}
+
+// tenantRef returns the tenant's directory entry, or nil.
+func (s *System) tenantRef(t TenantID) *tenantRef {
+	if ref, ok := s.dir.Load(t); ok {
+		return ref.(*tenantRef)
+	}
+	return nil
+}
+
 // tenantPID is the actor a tenant's messages go to: its own, or the root
 // (which answers "not found") for a tenant that does not exist.
 func (s *System) tenantPID(t TenantID) *actor.PID {
-	if pid, ok := s.dir.Load(t); ok {
-		return pid.(*actor.PID)
+	if ref := s.tenantRef(t); ref != nil {
+		return ref.pid
 	}
 	return s.root
 }
@@ -226,39 +242,30 @@ func (s *System) Snapshot() ([]byte, error) {
 // of that tenant whose outcome has been returned. fn must only read. The
 // answer comes back on a channel, not a future: reads are the API's most
 // frequent request. A tenant deleted while the query is on its way may
-// stop its actor with the query unread; that shows in the directory, and
-// the query is then answered "not found" (tenant identifiers are never
-// reused).
+// stop its actor with the query unread: the query is then answered "not
+// found" when the directory says the tenant is gone.
 func (s *System) Query(tenant TenantID, fn func(*Tenant) error) error {
-	return s.queryAt(s.tenantPID(tenant), tenant, fn)
+	ref := s.tenantRef(tenant)
+	if ref == nil {
+		return notFound("tenantId")
+	}
+	return s.queryAt(ref, fn)
 }
 
-// queryAt is Query through the actor pid, looked up before.
-func (s *System) queryAt(pid *actor.PID, tenant TenantID, fn func(*Tenant) error) error {
+// queryAt is Query through a directory entry looked up before.
+func (s *System) queryAt(ref *tenantRef, fn func(*Tenant) error) error {
 	q := queries.Get().(*queryMsg)
-	q.tenant, q.fn = tenant, fn
-	s.as.Root.Send(pid, q)
-	check := time.NewTicker(queryCheck)
-	defer check.Stop()
-	for waited := time.Duration(0); ; waited += queryCheck {
-		select {
-		case err := <-q.done:
-			q.fn = nil
-			queries.Put(q)
-			return err
-		case <-check.C:
-			if _, ok := s.dir.Load(tenant); !ok {
-				return notFound("tenantId") // q may still be answered: not reused
-			}
-			if waited > requestTimeout {
-				panic(fmt.Sprintf("actors: query tenant %d not answered after %s", tenant, requestTimeout))
-			}
-		}
+	q.fn = fn
+	s.as.Root.Send(ref.pid, q)
+	select {
+	case err := <-q.done:
+		q.fn = nil
+		queries.Put(q)
+		return err
+	case <-ref.gone:
+		return notFound("tenantId") // q may still be answered: not reused
 	}
 }
-
-// queryCheck is how often a waiting query looks for its tenant's deletion.
-const queryCheck = 20 * time.Millisecond
 
 // queries are reused once answered.
 var queries = sync.Pool{New: func() any { return &queryMsg{done: make(chan error, 1)} }}
@@ -285,9 +292,8 @@ type (
 		err error
 	}
 	queryMsg struct {
-		tenant TenantID
-		fn     func(*Tenant) error
-		done   chan error // buffered: the answer
+		fn   func(*Tenant) error
+		done chan error // buffered: the answer
 	}
 	// runMsg runs fn inside a tenant actor; the root waits for it.
 	runMsg struct{ fn func() }
@@ -352,13 +358,6 @@ func (r *rootActor) Receive(ctx actor.Context) {
 			}
 		}
 		ctx.Respond(out)
-	case *queryMsg:
-		pid := r.tenants[m.tenant]
-		if pid == nil {
-			m.done <- notFound("tenantId")
-			return
-		}
-		ctx.Forward(pid)
 	case *snapshotMsg:
 		r.quiesce(ctx)
 		b, err := r.e.Snapshot()
@@ -369,7 +368,7 @@ func (r *rootActor) Receive(ctx actor.Context) {
 func (r *rootActor) spawn(ctx actor.Context, t *Tenant) {
 	ta := &tenantActor{t: t, domains: map[DomainID]*actor.PID{}}
 	r.tenants[t.ID] = ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return ta }, r.props))
-	r.dir.Store(t.ID, r.tenants[t.ID])
+	r.dir.Store(t.ID, &tenantRef{pid: r.tenants[t.ID], gone: make(chan struct{})})
 }
 
 // inTenant runs fn inside the tenant's actor and waits for it.
@@ -411,7 +410,9 @@ func (r *rootActor) apply(ctx actor.Context, m *applyMsg) {
 		}
 		r.inTenant(ctx, id, func() { out.Result.ID, out.Err = r.e.apply(x, c) })
 		if _, gone := r.e.Tenants[id]; !gone {
-			r.dir.Delete(id)
+			if ref, ok := r.dir.LoadAndDelete(id); ok {
+				close(ref.(*tenantRef).gone)
+			}
 			ctx.Stop(r.tenants[id])
 			delete(r.tenants, id)
 		}

@@ -28,11 +28,11 @@ func TestQueryDeletedTenant(t *testing.T) {
 	}
 	// A query that looked the actor up just before the deletion reaches it
 	// stopping or stopped.
-	stale := s.tenantPID(tid)
+	stale := s.tenantRef(tid)
 	if _, _, err := s.Apply(&DeleteTenant{Tenant: tid}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.queryAt(stale, tid, read); !errors.Is(err, ErrNotFound) {
+	if err := s.queryAt(stale, read); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("query through the deleted tenant's actor = %v, want not found", err)
 	}
 	res, _, err = s.Apply(&CreateTenant{Profile: Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"}}, now)
