@@ -34,6 +34,12 @@ func (n *Node) RestoreSnapshot(r io.Reader) error {
 	if _, err := InspectSnapshot(bytes.NewReader(b)); err != nil {
 		return err
 	}
+	// raft refuses a restore until the FSM has applied the latest
+	// configuration entry, which a node just started may not have done
+	// yet: a barrier waits for everything committed to be applied.
+	if err := n.raft.Barrier(n.cfg.ApplyTimeout).Error(); err != nil {
+		return fmt.Errorf("cluster: restore: wait for the log to be applied: %w", err)
+	}
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: int64(len(b))}
 	return n.raft.Restore(meta, bytes.NewReader(b), n.cfg.ApplyTimeout)
 }

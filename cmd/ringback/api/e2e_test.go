@@ -367,7 +367,8 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 204 {
-		t.Fatalf("restore: %v %v", resp, err)
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("restore: %v %v: %s", resp.StatusCode, err, body)
 	}
 	resp.Body.Close()
 	var got struct{ Hash string }
