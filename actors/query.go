@@ -35,19 +35,9 @@ func (t *Tenant) Callback(by Principal, id CallbackID) (Callback, error) {
 	return c, nil
 }
 
-// Position returns a queued callback's place in line (1 is next) and its
-// estimated wait; 0 when it is not waiting in line.
-func (t *Tenant) Position(by Principal, id CallbackID) (int, time.Duration, error) {
-	if _, err := t.Callback(by, id); err != nil {
-		return 0, 0, err
-	}
-	d := t.routing[t.Callbacks[id].domain]
-	pos, ewt := d.position(d.Callbacks[id])
-	return pos, ewt, nil
-}
-
-// CallbackPosition is Callback and Position in one read: the callback,
-// its place in line and its estimated wait.
+// CallbackPosition is Callback with, for a queued callback, its place in
+// line (1 is next) and its estimated wait; 0 when it is not waiting in
+// line.
 func (t *Tenant) CallbackPosition(by Principal, id CallbackID) (Callback, int, time.Duration, error) {
 	c, err := t.Callback(by, id)
 	if err != nil {
