@@ -23,7 +23,10 @@ import (
 //
 // The actors are thin: each Receive hands its message to the same plain
 // functions the Engine uses. The only clock here is the deadlock guard on
-// requests (requestTimeout); it never influences state.
+// the root's requests (protoactor futures, requestTimeout); it never
+// influences state. Batches and queries carry no timer: every batch
+// reaches a live tenant actor or the root, which answers for tenants that
+// do not exist, and a query also gives up when its tenant is deleted.
 type System struct {
 	as   *actor.ActorSystem
 	root *actor.PID
@@ -130,14 +133,9 @@ type batchWait struct {
 	mu      sync.Mutex
 	pending atomic.Int64
 	done    chan struct{} // signalled by the last message handled
-	timer   *time.Timer   // the deadlock guard
 }
 
-func newBatchWait() *batchWait {
-	w := &batchWait{done: make(chan struct{}, 1), timer: time.NewTimer(requestTimeout)}
-	w.timer.Stop()
-	return w
-}
+func newBatchWait() *batchWait { return &batchWait{done: make(chan struct{}, 1)} }
 
 // finish is called by a tenant actor when it has handled its message.
 func (w *batchWait) finish() {
@@ -147,15 +145,7 @@ func (w *batchWait) finish() {
 }
 
 // wait returns when pending reaches zero.
-func (w *batchWait) wait(what string) {
-	w.timer.Reset(requestTimeout)
-	select {
-	case <-w.done:
-		w.timer.Stop()
-	case <-w.timer.C:
-		panic(fmt.Sprintf("actors: %s not done after %s", what, requestTimeout))
-	}
-}
+func (w *batchWait) wait() { <-w.done }
 
 // ApplyBatches runs each batch's commands in order inside its tenant's
 // actor, tenants in parallel, and returns when every batch is done. A
@@ -176,7 +166,7 @@ func (s *System) ApplyBatches(batches []Batch, now time.Time) {
 		b.now, b.done = now.UnixNano(), w
 		s.as.Root.Send(s.tenantPID(b.Tenant), b)
 	}
-	w.wait("batches")
+	w.wait()
 }
 
 // tenantRef is a tenant's entry in the directory: its actor, and a
@@ -435,7 +425,7 @@ func (r *rootActor) apply(ctx actor.Context, m *applyMsg) {
 			r.ticks[i].now, r.ticks[i].done = x.now, r.ticked
 			ctx.Send(r.tenants[id], &r.ticks[i])
 		}
-		r.ticked.wait("tick")
+		r.ticked.wait()
 		for i := range r.ticks {
 			events = append(events, r.ticks[i].events...)
 		}
