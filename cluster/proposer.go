@@ -85,14 +85,10 @@ func (p *Proposer) Propose(ctx context.Context, cmd actors.Command) (actors.Outc
 		return actors.Outcome{}, ctx.Err()
 	}
 	var r proposalResult
-	if ctx.Done() == nil {
-		r = <-pr.done
-	} else {
-		select {
-		case r = <-pr.done:
-		case <-ctx.Done():
-			return actors.Outcome{}, fmt.Errorf("%w: %v", ErrUnknownOutcome, ctx.Err())
-		}
+	select {
+	case r = <-pr.done:
+	case <-ctx.Done():
+		return actors.Outcome{}, fmt.Errorf("%w: %v", ErrUnknownOutcome, ctx.Err())
 	}
 	proposals.Put(pr)
 	if p.took != nil {
