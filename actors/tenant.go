@@ -3,6 +3,7 @@ package actors
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,11 +148,10 @@ type Tenant struct {
 	Callbacks     callbackTable            `json:"callbackDomain"`
 	ActiveNumbers numberIndex              `json:"activeNumbers"` // queue/number of non-terminal callbacks
 	StorageUsed   int64                    `json:"storageUsed"`
-	Audit         []AuditEntry             `json:"audit"`
+	Audit         auditTrail               `json:"audit"`
 	Next          Counters                 `json:"next"`
 
-	routing  map[DomainID]*Domain
-	auditBuf []AuditEntry // backing array of Audit once it is full (see audit)
+	routing map[DomainID]*Domain
 	// doms and users are dense copies of routing and Users, indexed by
 	// identifier (both are small integers allocated in order), so the hot
 	// path looks them up without hashing.
@@ -367,32 +367,65 @@ type AuditEntry struct {
 // auditKeep is how many audit entries a tenant keeps.
 const auditKeep = 1000
 
-// audit appends to the tenant's audit trail, keeping the newest entries.
-func (t *Tenant) audit(now int64, by Principal, k Kind, object uint64) {
-	if len(t.Audit) >= auditKeep {
-		// Slide the window over a buffer of twice the size: when the
-		// window reaches the end of the buffer, the newest entries move
-		// to its front. One copy per auditKeep commands, no allocation
-		// once the buffer exists.
-		keep := t.Audit[len(t.Audit)-auditKeep+1:]
-		if len(t.Audit) == cap(t.Audit) {
-			if cap(t.auditBuf) < 2*auditKeep {
-				t.auditBuf = make([]AuditEntry, 0, 2*auditKeep)
-			}
-			keep = t.auditBuf[:copy(t.auditBuf[:auditKeep-1], keep)]
+// auditGrowAll is the audit length from which the ring is given its full
+// size at once.
+const auditGrowAll = 64
+
+// auditTrail is a tenant's newest audit entries: a ring of at most
+// auditKeep entries, so that recording one never copies the others. It is
+// encoded as the list of entries, oldest first.
+type auditTrail struct {
+	ring   []AuditEntry
+	oldest int // index in ring of the oldest entry once the ring is full
+}
+
+func (a *auditTrail) add(e AuditEntry) {
+	if len(a.ring) < auditKeep {
+		if len(a.ring) == cap(a.ring) && len(a.ring) >= auditGrowAll {
+			// An audit this long keeps growing (entries are only added):
+			// take the whole ring now rather than copy it at every doubling.
+			a.ring = append(make([]AuditEntry, 0, auditKeep), a.ring...)
 		}
-		t.Audit = keep
-	} else if len(t.Audit) == cap(t.Audit) && 2*cap(t.Audit) >= auditKeep {
-		// Full, and growing would reach auditKeep: move into the buffer
-		// the window will slide over now, rather than growing once more
-		// and copying again into the buffer soon after (an audit this
-		// long keeps growing: entries are only ever added).
-		if cap(t.auditBuf) < 2*auditKeep {
-			t.auditBuf = make([]AuditEntry, 0, 2*auditKeep)
-		}
-		t.Audit = append(t.auditBuf[:0], t.Audit...)
+		a.ring = append(a.ring, e)
+		return
 	}
-	t.Audit = append(t.Audit, AuditEntry{At: now, By: by, Kind: k, Object: object})
+	a.ring[a.oldest] = e
+	a.oldest = (a.oldest + 1) % auditKeep
+}
+
+// All yields the entries, oldest first.
+func (a *auditTrail) All() iter.Seq[AuditEntry] {
+	return func(yield func(AuditEntry) bool) {
+		for i := range a.ring {
+			if !yield(a.ring[(a.oldest+i)%len(a.ring)]) {
+				return
+			}
+		}
+	}
+}
+
+func (a auditTrail) MarshalJSON() ([]byte, error) {
+	if a.ring == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(slices.Collect(a.All()))
+}
+
+func (a *auditTrail) UnmarshalJSON(b []byte) error {
+	var entries []AuditEntry
+	if err := json.Unmarshal(b, &entries); err != nil {
+		return err
+	}
+	if len(entries) > auditKeep {
+		entries = entries[len(entries)-auditKeep:]
+	}
+	*a = auditTrail{ring: entries}
+	return nil
+}
+
+// audit records a command in the tenant's audit trail.
+func (t *Tenant) audit(now int64, by Principal, k Kind, object uint64) {
+	t.Audit.add(AuditEntry{At: now, By: by, Kind: k, Object: object})
 }
 
 func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, error) {

@@ -114,7 +114,7 @@ func (s *Server) miscRoutes() {
 				if err := t.Allowed(c.p, actors.ActViewReports, nil, 0); err != nil {
 					return s.problem(ctx, err)
 				}
-				for _, a := range t.Audit {
+				for a := range t.Audit.All() {
 					if !auditVisible(t, c.p, a.By) {
 						continue
 					}
