@@ -293,11 +293,15 @@ type (
 		events []Event
 		done   *batchWait
 	}
-	// domainCall is one domain operation; the tenant waits on done.
+	// domainCall is one domain operation; the tenant waits for it. The
+	// domain's mailbox nearly always runs it on the tenant's goroutine
+	// before Send returns, so the two meet on state, and done carries a
+	// signal only when the tenant had to wait (see callDomain).
 	domainCall struct {
-		op   *domainOp
-		r    *opResult
-		done chan struct{}
+		op    *domainOp
+		r     *opResult
+		state atomic.Uint32 // callSent, then callHandled or callWaiting, whichever comes first
+		done  chan struct{}
 	}
 )
 
@@ -545,10 +549,20 @@ func (ta *tenantActor) callDomain(d *Domain, op *domainOp, r *opResult) {
 		ta.domains[d.ID] = pid
 	}
 	ta.call.op, ta.call.r = op, r
+	ta.call.state.Store(callSent)
 	ta.ctx.Send(pid, &ta.call)
-	<-ta.done
+	if ta.call.state.CompareAndSwap(callSent, callWaiting) {
+		<-ta.done
+	}
 	ta.call.op, ta.call.r = nil, nil
 }
+
+// The states of a domainCall.
+const (
+	callSent    = iota // sent, not handled yet
+	callHandled        // handled before the tenant waited: no signal
+	callWaiting        // the tenant waits on done
+)
 
 // stopDeleted stops the actors of domains the tenant no longer has.
 func (ta *tenantActor) stopDeleted() {
@@ -572,7 +586,9 @@ type domainActor struct{ d *Domain }
 func (da *domainActor) Receive(ctx actor.Context) {
 	if m, ok := ctx.Message().(*domainCall); ok {
 		da.d.handle(m.op, m.r)
-		m.done <- struct{}{}
+		if !m.state.CompareAndSwap(callSent, callHandled) {
+			m.done <- struct{}{}
+		}
 	}
 }
 

@@ -166,21 +166,26 @@ func (rt *routingTenant) refill(b *testing.B, a applier, want int, now time.Time
 	}
 }
 
-// meter counts time and allocations only while the benchmark timer runs.
+// meter counts time, allocations and the process's CPU time only while
+// the benchmark timer runs. CPU per decision shows what a change costs
+// even when other work shares the machine and skews the rate.
 type meter struct {
 	b       *testing.B
 	mallocs uint64
+	cpu     time.Duration
 	ms      runtime.MemStats
 }
 
 func (m *meter) start() {
 	runtime.ReadMemStats(&m.ms)
 	m.mallocs -= m.ms.Mallocs
+	m.cpu -= processCPU()
 	m.b.StartTimer()
 }
 
 func (m *meter) stop() {
 	m.b.StopTimer()
+	m.cpu += processCPU()
 	runtime.ReadMemStats(&m.ms)
 	m.mallocs += m.ms.Mallocs
 }
@@ -188,6 +193,7 @@ func (m *meter) stop() {
 func (m *meter) report(decisions int) {
 	m.b.ReportMetric(float64(decisions)/m.b.Elapsed().Seconds(), "decisions/s")
 	m.b.ReportMetric(float64(m.mallocs)/float64(decisions), "allocs/decision")
+	m.b.ReportMetric(float64(m.cpu.Nanoseconds())/float64(decisions), "cpu-ns/decision")
 }
 
 func BenchmarkRouting(b *testing.B) {
