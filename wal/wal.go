@@ -48,9 +48,10 @@ type WAL struct {
 	preparing chan struct{} // guarded by spareMu; non-nil while a spare is filled, closed when done
 	nextSeq   uint64        // guarded by spareMu
 
-	prepCh chan struct{} // wakes the preallocation goroutine
-	stopCh chan struct{} // closed by Close to stop it
-	wg     sync.WaitGroup
+	prepCh     chan struct{} // wakes the preallocation goroutine
+	spareAsked uint64        // the segment whose successor was last asked for; the writer's own
+	stopCh     chan struct{} // closed by Close to stop it
+	wg         sync.WaitGroup
 }
 
 // segment is one open segment file.

@@ -320,6 +320,7 @@ func (w *WAL) writeGroup(group []*request) {
 			setErr(group[i:], err)
 			return
 		}
+		w.askSpare(tail)
 		i = j
 	}
 }
@@ -437,11 +438,20 @@ func (w *WAL) rotate(base uint64) (*segment, error) {
 	w.mu.Lock()
 	w.segs = append(w.segs, seg)
 	w.mu.Unlock()
-	if w.cfg.Preallocate {
-		select {
-		case w.prepCh <- struct{}{}:
-		default:
-		}
-	}
 	return seg, nil
+}
+
+// askSpare has the segment after tail prepared once tail is half full:
+// early enough for the spare to be ready when tail fills, and late enough
+// that a log which never fills a segment (a node just started, say) never
+// zero-fills one. Called by the writer after each flush.
+func (w *WAL) askSpare(tail *segment) {
+	if !w.cfg.Preallocate || tail.end < w.cfg.SegmentSize/2 || w.spareAsked == tail.seq {
+		return
+	}
+	w.spareAsked = tail.seq
+	select {
+	case w.prepCh <- struct{}{}:
+	default:
+	}
 }
