@@ -170,6 +170,11 @@ type membersInput struct {
 	} `maxItems:"10000"`
 }
 
+// maxMembersBody is the body limit of a queue's members list: room for
+// the 10,000 members the schema allows, each written out in full
+// (`{"userId":4294967295,"tier":10}`, 32 bytes) with spacing to spare.
+const maxMembersBody = 10000 * 64
+
 // QueueStatsView is a queue's real-time statistics across the domains the
 // caller may see.
 type QueueStatsView struct {
@@ -438,7 +443,9 @@ func (s *Server) configRoutes() {
 			})
 			return out, err
 		})
-	huma.Register(s.api, tenantOp(http.MethodPut, "/v1/queues/{queueId}/members", "set-queue-members", "Replace a queue's members", http.StatusNoContent),
+	setMembers := tenantOp(http.MethodPut, "/v1/queues/{queueId}/members", "set-queue-members", "Replace a queue's members", http.StatusNoContent)
+	setMembers.MaxBodyBytes = maxMembersBody
+	huma.Register(s.api, setMembers,
 		func(ctx context.Context, in *membersInput) (*struct{}, error) {
 			ms := make([]actors.Member, len(in.Body))
 			for i, m := range in.Body {

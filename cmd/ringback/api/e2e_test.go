@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -285,6 +286,30 @@ func TestIdempotencyKey(t *testing.T) {
 }
 
 // Bad input names the field and changes nothing.
+// TestLargestMembersList sends the largest members list the schema allows
+// (10,000 members, the longest identifiers, indented): it must be judged
+// on its members, not refused for its size, and a list one longer is
+// refused naming the list.
+func TestLargestMembersList(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	members := make([]map[string]any, 10000)
+	for i := range members {
+		members[i] = map[string]any{"userId": uint32(math.MaxUint32), "tier": 10}
+	}
+	raw, _ := json.MarshalIndent(members, "", "  ")
+	path := fmt.Sprintf("/v1/queues/%d/members", f.queue)
+	code, answer := s.do("PUT", path, f.admin, string(raw), nil)
+	if code == http.StatusRequestEntityTooLarge || !strings.Contains(string(answer), "userId") {
+		t.Fatalf("PUT %d members (%d bytes) = %d %s, want a problem naming the unknown userId", len(members), len(raw), code, answer)
+	}
+	members = append(members, members[0])
+	raw, _ = json.Marshal(members)
+	if code, answer := s.do("PUT", path, f.admin, string(raw), nil); code != http.StatusUnprocessableEntity || !strings.Contains(string(answer), "body") {
+		t.Fatalf("PUT %d members = %d %s, want 422 naming the body", len(members), code, answer)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	s := startServer(t)
 	f := s.tenant("acme")
