@@ -324,17 +324,26 @@ func closedLoop(b *testing.B, s *apiServer, clients int, what string, do func(co
 
 // BenchmarkAPIOffer: latency from when a create is due to the offer on the
 // agent's stream, at a fixed create rate (open loop, 128 workers with a
-// keep-alive connection each), with 200 agents that accept and complete
-// every offer over their own connection: each create costs three requests
-// (create, accept, complete) and an SSE event, so rate=10000 is ~30,000
-// requests/s.
+// keep-alive connection each), in two settings:
+//   - agents=cycle: 200 agents accept and complete every offer over their
+//     own connection, so each create costs three requests (create, accept,
+//     complete) and an SSE event: rate=10000 is ~30,000 requests/s, the
+//     steady state of a centre whose agents finish as fast as callbacks
+//     arrive.
+//   - agents=idle: one available agent per create, each keeping the offer
+//     it gets: a burst of callbacks meeting a staffed floor, each create
+//     one request and an SSE event. This is the routing and streaming
+//     latency at that create rate, without the agents' own traffic.
 func BenchmarkAPIOffer(b *testing.B) {
 	for _, rate := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchOffer(b, rate) })
+		for _, cycle := range []bool{true, false} {
+			mode := map[bool]string{true: "cycle", false: "idle"}[cycle]
+			b.Run(fmt.Sprintf("rate=%d/agents=%s", rate, mode), func(b *testing.B) { benchOffer(b, rate, cycle) })
+		}
 	}
 }
 
-func benchOffer(b *testing.B, rate int) {
+func benchOffer(b *testing.B, rate int, cycle bool) {
 	s := startAPI(b)
 	defer s.close()
 	admin, queue := apiTenant(b, s, "acme")
@@ -342,7 +351,10 @@ func benchOffer(b *testing.B, rate int) {
 	if _, err := s.call("POST", "/v1/wrapup-codes", admin, map[string]any{"name": "done"}, &code); err != nil {
 		b.Fatal(err)
 	}
-	const agents = 200
+	agents := 200
+	if !cycle {
+		agents = b.N
+	}
 	// The offer may reach the stream before the create's answer names the
 	// callback: whichever of the two comes second records the latency.
 	var mu sync.Mutex
@@ -421,6 +433,9 @@ func benchOffer(b *testing.B, rate int) {
 				}
 				match(e.CallbackID, time.Time{}, time.Now())
 				offered.Add(1)
+				if !cycle {
+					continue
+				}
 				_ = conn.post("/v1/offers/"+strconv.FormatUint(e.OfferID, 10)+"/accept", a.key, nil, nil)
 				_ = conn.post("/v1/callbacks/"+strconv.FormatUint(e.CallbackID, 10)+"/complete", a.key, complete, nil)
 			}
@@ -481,6 +496,6 @@ func benchOffer(b *testing.B, rate int) {
 	b.ReportMetric(percentile(lat, 99), "offer-p99-ms")
 	b.ReportMetric(float64(len(lat)), "measured")
 	b.ReportMetric(workers, "workers")
-	b.ReportMetric(agents, "agents")
+	b.ReportMetric(float64(agents), "agents")
 	b.ReportMetric(float64(failed.Load()), "failed")
 }
