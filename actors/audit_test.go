@@ -2,8 +2,10 @@ package actors
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +59,36 @@ func TestAuditKeepsNewest(t *testing.T) {
 	}
 	if at := got(e2); !slices.Equal(at, tail) {
 		t.Fatalf("restored audit holds %d entries, want %d oldest first", len(at), auditKeep)
+	}
+}
+
+// TestCallbackIdentifiersFit32Bits: once a tenant has given out the last
+// 32-bit callback identifier, a new callback is refused with a limit
+// error and nothing changes.
+func TestCallbackIdentifiersFit32Bits(t *testing.T) {
+	e := NewEngine()
+	now := time.Unix(1_800_000_000, 0)
+	r, _, err := e.Apply(&CreateTenant{Profile: Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := TenantID(r.ID)
+	admin := Target{Tenant: tid, By: AsUser(1)}
+	q, _, err := e.Apply(&CreateQueue{Target: admin, Name: "q", Domain: HomeDomain}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := &CreateCallback{Target: admin, Queue: QueueID(q.ID), CustomerName: "C", Numbers: []string{"+15550100"}}
+	if _, _, err := e.Apply(create, now); err != nil {
+		t.Fatal(err)
+	}
+	e.Tenant(tid).Next.Callback = maxCallbacks
+	create.Numbers = []string{"+15550101"}
+	before, _ := e.Hash()
+	if _, _, err := e.Apply(create, now); !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "callbacks") {
+		t.Fatalf("callback %d: err %v, want ErrLimit naming callbacks", uint64(maxCallbacks)+1, err)
+	}
+	if after, _ := e.Hash(); after != before {
+		t.Fatal("a refused callback changed the state")
 	}
 }

@@ -365,7 +365,7 @@ func (d *Domain) routeAgent(x *opCtx, a *Agent) {
 	var best *line
 	for i := range a.Slots {
 		l := a.Slots[i].line // set when the agent was pooled, just before
-		if len(l.waiting) > 0 && (best == nil || l.waiting[0].before(&best.waiting[0].lineKey)) {
+		if len(l.waiting) > 0 && (best == nil || l.waiting[0].before(&best.waiting[0])) {
 			best = l
 		}
 	}

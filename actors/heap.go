@@ -6,29 +6,29 @@ package actors
 // a restored replica routes exactly like the original.
 
 // callbackHeap orders queued callbacks: higher priority first, then older
-// due time, then creation order. Each entry carries its callback's sort
-// key and identifier, and each callback's place in the heap is kept in the
-// tenant's callback table (callbackSlot), so sifting through a long line
-// touches neither the callbacks nor pointers (a cache miss each, and work
-// for the collector); a queued callback's priority and due time do not
-// change while it is in the heap (both are changed only after removing
-// it).
-type callbackHeap []queued
-
-type queued struct {
-	lineKey
-	id CallbackID
-}
+// due time, then creation order. Each entry is its callback's sort key,
+// which also names the callback, and each callback's place in the heap is
+// kept in the tenant's callback table (callbackSlot), so sifting through a
+// long line touches neither the callbacks nor pointers (a cache miss each,
+// and work for the collector), and four entries share a cache line; a
+// queued callback's priority and due time do not change while it is in
+// the heap (both are changed only after removing it).
+type callbackHeap []lineKey
 
 // lineKey is what orders a waiting callback: higher priority, then
-// earlier due time, then creation order.
+// earlier due time, then creation order, which is the order of callback
+// identifiers (a callback's Seq is its identifier; createCallback keeps
+// identifiers within 32 bits).
 type lineKey struct {
 	due  int64
-	seq  uint64
+	id   uint32
 	prio int32
 }
 
-func keyOf(c *Callback) lineKey { return lineKey{due: c.Due, seq: c.Seq, prio: c.Priority} }
+func keyOf(c *Callback) lineKey { return lineKey{due: c.Due, id: uint32(c.ID), prio: c.Priority} }
+
+// callback is the callback the key orders.
+func (a *lineKey) callback() CallbackID { return CallbackID(a.id) }
 
 func (a *lineKey) before(b *lineKey) bool {
 	if a.prio != b.prio {
@@ -37,7 +37,7 @@ func (a *lineKey) before(b *lineKey) bool {
 	if a.due != b.due {
 		return a.due < b.due
 	}
-	return a.seq < b.seq
+	return a.id < b.id
 }
 
 // callbackSlot is one entry of a tenant's callback table: the callback,
@@ -52,7 +52,7 @@ type callbackSlot struct {
 
 func (h *callbackHeap) push(c *Callback, tab []callbackSlot) {
 	i := len(*h)
-	*h = append(*h, queued{keyOf(c), c.ID})
+	*h = append(*h, keyOf(c))
 	tab[c.ID].heapIdx = int32(i)
 	h.up(i, tab)
 }
@@ -63,7 +63,7 @@ func (h *callbackHeap) remove(c *Callback, tab []callbackSlot) {
 	if i != n {
 		h.swap(i, n, tab)
 	}
-	(*h)[n] = queued{}
+	(*h)[n] = lineKey{}
 	*h = (*h)[:n]
 	tab[c.ID].heapIdx = -1
 	if i != n {
@@ -82,7 +82,7 @@ func (h callbackHeap) swap(i, j int, tab []callbackSlot) {
 func (h callbackHeap) up(i int, tab []callbackSlot) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !h[i].before(&h[p].lineKey) {
+		if !h[i].before(&h[p]) {
 			return
 		}
 		h.swap(i, p, tab)
@@ -98,10 +98,10 @@ func (h callbackHeap) down(i int, tab []callbackSlot) bool {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && h[r].before(&h[l].lineKey) {
+		if r := l + 1; r < n && h[r].before(&h[l]) {
 			m = r
 		}
-		if !h[m].before(&h[i].lineKey) {
+		if !h[m].before(&h[i]) {
 			break
 		}
 		h.swap(i, m, tab)

@@ -22,7 +22,7 @@ type rankIndex struct {
 func newRankIndex(h callbackHeap) *rankIndex {
 	keys := make([]lineKey, len(h))
 	for i, c := range h {
-		keys[i] = c.lineKey
+		keys[i] = c
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].before(&keys[j]) })
 	r := &rankIndex{}

@@ -12,15 +12,15 @@ func TestRankIndex(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	var idx rankIndex
 	var want []lineKey
-	seq := uint64(0)
+	id := uint32(0)
 	for step := 0; step < 20000; step++ {
 		if len(want) > 0 && r.IntN(5) < 2 {
 			k := want[r.IntN(len(want))]
 			idx.remove(k)
 			want = slices.DeleteFunc(want, func(o lineKey) bool { return o == k })
 		} else {
-			seq++
-			k := lineKey{seq: seq, due: int64(r.IntN(50)), prio: int32(r.IntN(3))}
+			id++
+			k := lineKey{id: id, due: int64(r.IntN(50)), prio: int32(r.IntN(3))}
 			idx.insert(k)
 			want = append(want, k)
 		}
@@ -58,7 +58,7 @@ func TestRankPositions(t *testing.T) {
 						for _, w := range l.waiting {
 							scan := 0
 							for _, o := range l.waiting {
-								if o.before(&w.lineKey) {
+								if o.before(&w) {
 									scan++
 								}
 							}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,11 @@ const (
 	maxPriority       = 1000
 	idempotencyWindow = 24 * time.Hour
 	callbackOverhead  = 64 // bytes counted per callback besides its text
+	// maxCallbacks bounds a tenant's callback identifiers to 32 bits, as
+	// the waiting lines keep them (lineKey). The callback table holds a
+	// slot for each identifier ever given, so a tenant would reach its
+	// storage quota long before.
+	maxCallbacks CallbackID = math.MaxUint32
 )
 
 // DomainNode is a domain in the tenant's tree.
@@ -1096,6 +1102,9 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 	}
 	if t.StorageUsed+bytes > t.Limits.StorageQuotaBytes {
 		return 0, refuse(ErrQuota, "limits.storageQuotaBytes", "storing %d more bytes would exceed the quota of %d bytes (%d used)", bytes, t.Limits.StorageQuotaBytes, t.StorageUsed)
+	}
+	if t.Next.Callback >= maxCallbacks {
+		return 0, refuse(ErrLimit, "callbacks", "a tenant creates at most %d callbacks in its life", uint64(maxCallbacks))
 	}
 	// Valid: apply.
 	t.Next.Callback++
