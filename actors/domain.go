@@ -237,12 +237,12 @@ func (d *Domain) rebuild() {
 		case Queued:
 			d.line(c.Queue).enter(c)
 		case Scheduled:
-			d.deadlines.push(deadline{at: c.Due, kind: dueAt, id: uint64(c.ID)})
+			d.deadlines.push(deadline{at: c.Due, kind: dueAt, id: uint32(c.ID)})
 		case Offered:
-			d.deadlines.push(deadline{at: c.OfferDeadline, kind: offerExpiresAt, id: uint64(c.ID)})
+			d.deadlines.push(deadline{at: c.OfferDeadline, kind: offerExpiresAt, id: uint32(c.ID)})
 		}
 		if !c.Status.Terminal() && c.Expires != 0 {
-			d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
+			d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint32(c.ID)})
 		}
 	}
 	for _, id := range sortedKeys(d.Agents) {
@@ -255,7 +255,7 @@ func (d *Domain) rebuild() {
 		case Available:
 			d.pool(a)
 		case WrapUp:
-			d.deadlines.push(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
+			d.deadlines.push(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint32(a.ID)})
 		}
 	}
 }
@@ -345,7 +345,7 @@ func (d *Domain) schedule(x *opCtx, c *Callback, due int64) {
 	if c.Status != Scheduled {
 		d.setStatus(c, Scheduled)
 	}
-	d.pushDeadline(deadline{at: due, kind: dueAt, id: uint64(c.ID)})
+	d.pushDeadline(deadline{at: due, kind: dueAt, id: uint32(c.ID)})
 	d.emit(x, Event{Kind: EvCallbackScheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(due)})
 }
 
@@ -386,7 +386,7 @@ func (d *Domain) offer(x *opCtx, l *line, c *Callback, a *Agent) {
 	a.Presence, a.Reason, a.Since = Reserved, "", x.now
 	a.Callback = c.ID
 	a.LastOffer = d.OfferSeq
-	d.pushDeadline(deadline{at: c.OfferDeadline, kind: offerExpiresAt, id: uint64(c.ID)})
+	d.pushDeadline(deadline{at: c.OfferDeadline, kind: offerExpiresAt, id: uint32(c.ID)})
 	d.lineStats(l).Offered++
 	e := Event{Kind: EvCallbackOffered, Queue: c.Queue, Callback: c.ID, Agent: a.ID, Offer: c.Offer}
 	if s := a.switched; s != nil {
@@ -419,7 +419,7 @@ func (d *Domain) releaseAgent(x *opCtx, a *Agent, wrapUp bool) {
 	a.Callback = 0
 	if wrapUp && d.Policy.WrapUp > 0 {
 		a.WrapUntil = x.now + int64(d.Policy.WrapUp)
-		d.pushDeadline(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
+		d.pushDeadline(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint32(a.ID)})
 		d.setPresence(x, a, WrapUp, "")
 		return
 	}

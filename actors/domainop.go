@@ -96,7 +96,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		}
 		a.switched = nil // only the offer made on arrival is the switch's
 		if a.Presence == WrapUp {
-			d.pushDeadline(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint64(a.ID)})
+			d.pushDeadline(deadline{at: a.WrapUntil, kind: wrapUpEndsAt, id: uint32(a.ID)})
 		}
 	case opDetach:
 		a := d.agent(op.user)
@@ -129,7 +129,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		d.Callbacks[c.ID] = c
 		c.Domain = d.ID
 		if c.Expires != 0 {
-			d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
+			d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint32(c.ID)})
 		}
 		switch c.Status {
 		case 0: // new: starts as scheduled, queued at once when due
@@ -340,7 +340,7 @@ func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 					// Its expiry fired while it was in progress and was
 					// dropped; waiting again, it expires at the next tick,
 					// as it does after a restore (see rebuild).
-					d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint64(c.ID)})
+					d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint32(c.ID)})
 				}
 			}
 		}

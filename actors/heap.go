@@ -195,8 +195,8 @@ func (h agentPool) down(i int) bool {
 // current state and ignored when stale.
 type deadline struct {
 	at   int64
+	id   uint32 // callback (identifiers fit 32 bits, see maxCallbacks) or agent
 	kind deadlineKind
-	id   uint64 // callback or agent
 }
 
 type deadlineKind uint8
