@@ -77,7 +77,7 @@ type Event struct {
 	Object uint64
 	// Position switches: the agent's active position index before and
 	// after. Switched says the switch was automatic, made for this offer.
-	FromPosition, ToPosition int
+	FromPosition, ToPosition int32
 	Reason                   string
 	Tenant                   TenantID
 	Domain                   DomainID

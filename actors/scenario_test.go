@@ -253,7 +253,7 @@ func (s *scenario) render(e Event) string {
 			}
 			return u.Positions[i].Name
 		}
-		kv("position", pos(e.FromPosition)+"->"+pos(e.ToPosition))
+		kv("position", pos(int(e.FromPosition))+"->"+pos(int(e.ToPosition)))
 		if e.Switched {
 			kv("automatic", "true")
 		}

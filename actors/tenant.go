@@ -941,9 +941,9 @@ func (t *Tenant) moveAgent(x *opCtx, u *User, to int, automatic bool) bool {
 	}
 	from := u.Active
 	u.Active = to
-	t.emit(x, Event{Kind: EvPositionSwitched, Domain: u.activeDomain(), Agent: u.ID, FromPosition: from, ToPosition: to, Switched: automatic})
+	t.emit(x, Event{Kind: EvPositionSwitched, Domain: u.activeDomain(), Agent: u.ID, FromPosition: int32(from), ToPosition: int32(to), Switched: automatic})
 	if automatic {
-		a.switched = &Event{FromPosition: from, ToPosition: to}
+		a.switched = &Event{FromPosition: int32(from), ToPosition: int32(to)}
 	}
 	t.attach(x, u, a)
 	return true
