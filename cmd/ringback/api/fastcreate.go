@@ -171,9 +171,27 @@ func (s *Server) writeHuma(ctx huma.Context, status int, body any) {
 // of its type and within its bounds. It returns false for anything else,
 // valid or not, which huma then serves.
 func parseCreateBody(raw []byte, b *createCallbackBody) bool {
+	var seen [5]bool
+	if !plainKeys(raw, &seen) || !seen[0] || !seen[1] || !seen[2] {
+		return false
+	}
+	if !scanCreateBody(raw, b) {
+		*b = createCallbackBody{}
+		if !unmarshalCreateBody(raw, &seen, b) {
+			return false
+		}
+	}
+	n := utf8.RuneCountInString(b.CallbackUserName)
+	return b.QueueID >= 1 && b.QueueID <= 1<<31-1 && len(b.CallbackNumbers) >= 1 && len(b.CallbackNumbers) <= 10 &&
+		n >= 1 && n <= 500 && b.Priority >= 0 && b.Priority <= 1000 && b.DomainID <= 1<<31-1
+}
+
+// unmarshalCreateBody decodes, with encoding/json, a body whose keys
+// plainKeys passed (and marked seen); a key given null fails.
+func unmarshalCreateBody(raw []byte, seen *[5]bool, b *createCallbackBody) bool {
 	// encoding/json matches keys without regard to case and skips unknown
-	// ones; huma's schema does neither, so the keys are checked first, as
-	// written (an escaped key is not plain: huma decides).
+	// ones; huma's schema does neither, so plainKeys checks the keys first,
+	// as written (an escaped key is not plain: huma decides).
 	var w struct {
 		QueueID          *uint32   `json:"queueId"`
 		CallbackNumbers  []*string `json:"callbackNumbers"`
@@ -181,17 +199,8 @@ func parseCreateBody(raw []byte, b *createCallbackBody) bool {
 		Priority         *int      `json:"priority"`
 		DomainID         *uint32   `json:"domainId"`
 	}
-	var seen [5]bool
-	if !plainKeys(raw, &seen) || !seen[0] || !seen[1] || !seen[2] || json.Unmarshal(raw, &w) != nil {
-		return false
-	}
-	if w.QueueID == nil || *w.QueueID < 1 || *w.QueueID > 1<<31-1 || w.CallbackUserName == nil ||
-		len(w.CallbackNumbers) < 1 || len(w.CallbackNumbers) > 10 ||
-		seen[3] && (w.Priority == nil || *w.Priority < 0 || *w.Priority > 1000) ||
-		seen[4] && (w.DomainID == nil || *w.DomainID > 1<<31-1) {
-		return false
-	}
-	if n := utf8.RuneCountInString(*w.CallbackUserName); n < 1 || n > 500 {
+	if json.Unmarshal(raw, &w) != nil || w.QueueID == nil || w.CallbackNumbers == nil || w.CallbackUserName == nil ||
+		seen[3] && w.Priority == nil || seen[4] && w.DomainID == nil {
 		return false
 	}
 	b.CallbackNumbers = make([]string, len(w.CallbackNumbers))
@@ -209,6 +218,132 @@ func parseCreateBody(raw []byte, b *createCallbackBody) bool {
 		b.DomainID = *w.DomainID
 	}
 	return true
+}
+
+// scanCreateBody decodes, as encoding/json would, a body written the
+// common way: strings without escapes or invalid UTF-8, numbers that are
+// unsigned integers without fraction or exponent, no null. For anything
+// else it returns false, and unmarshalCreateBody decodes the body.
+func scanCreateBody(raw []byte, b *createCallbackBody) bool {
+	s := plainScanner{raw: raw}
+	if !s.next('{') {
+		return false
+	}
+	for {
+		k, ok := s.str()
+		if !ok || !s.next(':') {
+			return false
+		}
+		switch keyIndex(k) {
+		case 0:
+			b.QueueID, ok = s.uint32()
+		case 1:
+			b.CallbackNumbers, ok = s.strs()
+		case 2:
+			var v []byte
+			v, ok = s.str()
+			b.CallbackUserName = string(v)
+		case 3:
+			var n uint64
+			n, ok = s.uint()
+			b.Priority = int(n)
+		case 4:
+			b.DomainID, ok = s.uint32()
+		default:
+			return false
+		}
+		if !ok {
+			return false
+		}
+		if s.next('}') {
+			return skipSpace(raw, s.i) == len(raw)
+		}
+		if !s.next(',') {
+			return false
+		}
+	}
+}
+
+// plainScanner reads the plain JSON scanCreateBody decodes.
+type plainScanner struct {
+	raw []byte
+	i   int
+}
+
+// next consumes c, after any space, if it comes next.
+func (s *plainScanner) next(c byte) bool {
+	s.i = skipSpace(s.raw, s.i)
+	if s.i < len(s.raw) && s.raw[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes or control characters, in valid
+// UTF-8: its bytes are its value.
+func (s *plainScanner) str() ([]byte, bool) {
+	if !s.next('"') {
+		return nil, false
+	}
+	for start := s.i; s.i < len(s.raw); s.i++ {
+		switch c := s.raw[s.i]; {
+		case c == '"':
+			s.i++
+			v := s.raw[start : s.i-1]
+			return v, utf8.Valid(v)
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// strs reads an array of such strings.
+func (s *plainScanner) strs() ([]string, bool) {
+	if !s.next('[') {
+		return nil, false
+	}
+	var vs []string
+	if s.next(']') {
+		return []string{}, true
+	}
+	for {
+		v, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		vs = append(vs, string(v))
+		if s.next(']') {
+			return vs, true
+		}
+		if !s.next(',') {
+			return nil, false
+		}
+	}
+}
+
+// uint reads an unsigned integer of at most 10 digits, without sign,
+// leading zero, fraction or exponent.
+func (s *plainScanner) uint() (uint64, bool) {
+	s.i = skipSpace(s.raw, s.i)
+	start, n := s.i, uint64(0)
+	for ; s.i < len(s.raw) && '0' <= s.raw[s.i] && s.raw[s.i] <= '9'; s.i++ {
+		if s.i-start == 10 {
+			return 0, false
+		}
+		n = n*10 + uint64(s.raw[s.i]-'0')
+	}
+	if s.i == start || s.i-start > 1 && s.raw[start] == '0' ||
+		s.i < len(s.raw) && (s.raw[s.i] == '.' || s.raw[s.i] == 'e' || s.raw[s.i] == 'E') {
+		return 0, false
+	}
+	return n, true
+}
+
+func (s *plainScanner) uint32() (uint32, bool) {
+	n, ok := s.uint()
+	return uint32(n), ok && n <= 1<<32-1
 }
 
 var createKeys = [5]string{"queueId", "callbackNumbers", "callbackUserName", "priority", "domainId"}
@@ -250,11 +385,8 @@ func plainKeys(raw []byte, seen *[5]bool) bool {
 				return false
 			}
 			if key {
-				n := 0
-				for n < len(createKeys) && string(raw[i+1:j]) != createKeys[n] {
-					n++
-				}
-				if n == len(createKeys) {
+				n := keyIndex(raw[i+1 : j])
+				if n < 0 {
 					return false
 				}
 				seen[n] = true
@@ -264,6 +396,16 @@ func plainKeys(raw []byte, seen *[5]bool) bool {
 		}
 	}
 	return depth == 0
+}
+
+// keyIndex is k's place in createKeys, or -1.
+func keyIndex(k []byte) int {
+	for n, key := range createKeys {
+		if string(k) == key {
+			return n
+		}
+	}
+	return -1
 }
 
 func skipSpace(b []byte, i int) int {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -141,4 +142,40 @@ func TestFastCreateMatchesHuma(t *testing.T) {
 		})
 	}
 	srv.fast.Store(true)
+}
+
+// scanCreateBody decodes what it accepts exactly as encoding/json does.
+//
+//	go test ./cmd/ringback/api -run '^$' -fuzz FuzzScanCreateBody -fuzztime 60s
+func FuzzScanCreateBody(f *testing.F) {
+	for _, s := range []string{
+		`{"queueId":1,"callbackNumbers":["+15550100"],"callbackUserName":"C"}`,
+		` {"callbackUserName":"Zoë","priority":7,"domainId":1,"callbackNumbers":["+1","+2","+3"],"queueId":2147483647} `,
+		"\n\t{ \"queueId\" : 1 ,\r\n \"callbackNumbers\" : [ \"+1\" , \"+2\" ] , \"callbackUserName\" : \"C\" }\n",
+		`{"queueId":1,"callbackNumbers":["+1"],"callbackUserName":"A","callbackUserName":"B","callbackNumbers":[]}`,
+		`{"queueId":01,"callbackNumbers":["+1"],"callbackUserName":"C"}`,
+		`{"queueId":1.0,"callbackNumbers":["+1"],"callbackUserName":"C"}`,
+		`{"queueId":4294967296,"callbackNumbers":["+1"],"callbackUserName":"C"}`,
+		`{"queueId":12345678901,"callbackNumbers":["+1"],"callbackUserName":"C"}`,
+		`{"queueId":1,"callbackNumbers":["+1"],"callbackUserName":"C","priority":-0}`,
+		`{"queueId":1,"callbackNumbers":["+1"],"callbackUserName":"C","priority":1e2}`,
+		`{"queueId":1,"callbackNumbers":[null],"callbackUserName":"C \"x\""}`,
+		"{\"queueId\":1,\"callbackNumbers\":[\"+1\"],\"callbackUserName\":\"\xff\t\"}",
+		`{"queueId":1,"callbackNumbers":["+1"],"callbackUserName":"C"}x`,
+		`{"queueId":1,"callbackNumbers":["+1"],"callbackUserName":"C",}`,
+		`{"queueId":1 2,"callbackNumbers":["+1"],"callbackUserName":"C"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var seen [5]bool
+		var scanned, decoded createCallbackBody
+		// parseCreateBody scans only bodies with the required keys.
+		if !plainKeys([]byte(raw), &seen) || !seen[0] || !seen[1] || !seen[2] || !scanCreateBody([]byte(raw), &scanned) {
+			return
+		}
+		if !unmarshalCreateBody([]byte(raw), &seen, &decoded) || !reflect.DeepEqual(scanned, decoded) {
+			t.Fatalf("%q: scanned %+v, encoding/json %+v", raw, scanned, decoded)
+		}
+	})
 }
