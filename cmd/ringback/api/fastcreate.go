@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -73,6 +74,12 @@ func (s *Server) fastCreateOK() bool {
 
 var fastBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+func putBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		fastBufs.Put(buf)
+	}
+}
+
 // fastCreate serves the request and returns true, or returns false having
 // changed nothing (the body may be read, then r.Body replays it).
 func (s *Server) fastCreate(w http.ResponseWriter, r *http.Request) bool {
@@ -93,12 +100,7 @@ func (s *Server) fastCreate(w http.ResponseWriter, r *http.Request) bool {
 		_ = huma.SetReadDeadline(w, time.Now().Add(op.BodyReadTimeout))
 	}
 	buf := fastBufs.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 64<<10 {
-			buf.Reset()
-			fastBufs.Put(buf)
-		}
-	}()
+	defer putBuf(buf)
 	buf.Reset()
 	_, err := io.CopyN(buf, r.Body, r.ContentLength)
 	raw := buf.Bytes()
@@ -110,8 +112,11 @@ func (s *Server) fastCreate(w http.ResponseWriter, r *http.Request) bool {
 	_ = r.Body.Close()
 	s.fastServed.Add(1)
 	ctx := context.WithValue(r.Context(), callerKey{}, c)
-	hctx := humago.NewContext(op, r, w)
 	out, err := s.createCallback(ctx, &in)
+	if err == nil && s.writeCreated(w, r, out) {
+		return true
+	}
+	hctx := humago.NewContext(op, r, w)
 	if err != nil {
 		// As huma.Register answers a handler's error.
 		var he huma.HeadersError
@@ -157,14 +162,115 @@ func (s *Server) writeHuma(ctx huma.Context, status int, body any) {
 		return
 	}
 	if err := s.api.Marshal(ctx.BodyWriter(), ct, tv); err != nil {
-		if errors.Is(ctx.Context().Err(), context.Canceled) {
-			ctx.SetStatus(499)
-			return
-		}
-		_, _ = ctx.BodyWriter().Write([]byte("error marshaling response"))
-		panic(err)
+		marshalFailed(ctx, err)
 	}
 }
+
+// marshalFailed answers as huma does when writing a body fails.
+func marshalFailed(ctx huma.Context, err error) {
+	if errors.Is(ctx.Context().Err(), context.Canceled) {
+		ctx.SetStatus(499)
+		return
+	}
+	_, _ = ctx.BodyWriter().Write([]byte("error marshaling response"))
+	panic(err)
+}
+
+// writeCreated writes a created callback as writeHuma does, without huma's
+// transformers: what they add for the request's host (see createdLink) is
+// written around the callback's own JSON. It returns false, having written
+// nothing, when it cannot.
+func (s *Server) writeCreated(w http.ResponseWriter, r *http.Request, out *callbackOutput) bool {
+	l, ok := s.createdLink(r)
+	if !ok || out.Status != http.StatusCreated {
+		return false
+	}
+	buf := fastBufs.Get().(*bytes.Buffer)
+	defer putBuf(buf)
+	buf.Reset()
+	buf.Write(l.prefix)
+	if s.api.Marshal(buf, "application/json", &out.Body) != nil {
+		return false
+	}
+	body := buf.Bytes()
+	body = append(body[:len(l.prefix)], body[len(l.prefix)+1:]...) // the callback's own '{' dropped
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	for _, v := range l.link {
+		h.Add("Link", v)
+	}
+	w.WriteHeader(out.Status)
+	if _, err := w.Write(body); err != nil {
+		marshalFailed(humago.NewContext(s.createOp, r, w), err)
+	}
+	return true
+}
+
+// schemaLink is what huma's transformers add to a created callback's
+// answer: the start of its JSON object (`{"$schema":"…",`) and the Link
+// header. Both depend on the request's host, as schemaHost has it.
+type schemaLink struct {
+	prefix []byte
+	link   []string
+}
+
+// schemaHost is what huma's SchemaLinkTransformer derives the links from.
+type schemaHost struct {
+	forwardedHost, forwarded, host string
+	tls                            bool
+}
+
+// maxSchemaHosts bounds the hosts whose links are kept: the Host header is
+// the client's to choose.
+const maxSchemaHosts = 32
+
+// createdLink returns what huma's transformers add to a created callback's
+// answer to r: huma's own answer for an empty callback, taken apart once
+// per host.
+func (s *Server) createdLink(r *http.Request) (schemaLink, bool) {
+	k := schemaHost{r.Header.Get("X-Forwarded-Host"), r.Header.Get("Forwarded"), r.Host, r.TLS != nil}
+	p := s.schemaLinks.Load()
+	var links map[schemaHost]schemaLink
+	if p != nil {
+		links = *p
+	}
+	if l, ok := links[k]; ok {
+		return l, true
+	}
+	l, ok := s.transformCreated(r)
+	if ok && len(links) < maxSchemaHosts {
+		m := maps.Clone(links)
+		if m == nil {
+			m = map[schemaHost]schemaLink{}
+		}
+		m[k] = l
+		s.schemaLinks.CompareAndSwap(p, &m) // or another request added a host first: this one is added next time
+	}
+	return l, ok
+}
+
+// transformCreated takes huma's answer to r for an empty created callback
+// apart: it must be the callback's own JSON with only a prefix added.
+func (s *Server) transformCreated(r *http.Request) (schemaLink, bool) {
+	headers := headerSink{}
+	tv, err := s.api.Transform(humago.NewContext(s.createOp, r, headers), strconv.Itoa(http.StatusCreated), CallbackView{})
+	var full, plain bytes.Buffer
+	if err != nil || s.api.Marshal(&full, "application/json", tv) != nil || s.api.Marshal(&plain, "application/json", CallbackView{}) != nil {
+		return schemaLink{}, false
+	}
+	n := full.Len() - plain.Len() + 1
+	if n < 1 || !bytes.Equal(full.Bytes()[n:], plain.Bytes()[1:]) {
+		return schemaLink{}, false
+	}
+	return schemaLink{prefix: full.Bytes()[:n], link: headers["Link"]}, true
+}
+
+// headerSink is a ResponseWriter that keeps only headers.
+type headerSink http.Header
+
+func (h headerSink) Header() http.Header       { return http.Header(h) }
+func (headerSink) Write(b []byte) (int, error) { return len(b), nil }
+func (headerSink) WriteHeader(int)             {}
 
 // parseCreateBody decodes a create body that is plainly valid: an object
 // of only the required fields and optionally priority and domainId, each

@@ -87,9 +87,10 @@ type Server struct {
 	keys    sync.Map                                   // key SHA-256 sum -> keyEntry
 	keyGen  atomic.Uint64
 
-	createOp   *huma.Operation // POST /v1/callbacks as registered, for fastCreate
-	fast       atomic.Bool     // fastCreate may serve it (see fastCreateOK)
-	fastServed atomic.Uint64   // creates fastCreate answered (for tests)
+	createOp    *huma.Operation                           // POST /v1/callbacks as registered, for fastCreate
+	fast        atomic.Bool                               // fastCreate may serve it (see fastCreateOK)
+	fastServed  atomic.Uint64                             // creates fastCreate answered (for tests)
+	schemaLinks atomic.Pointer[map[schemaHost]schemaLink] // see createdLink
 }
 
 // New builds the API.
