@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -220,31 +219,17 @@ type schemaHost struct {
 	tls                            bool
 }
 
-// maxSchemaHosts bounds the hosts whose links are kept: the Host header is
-// the client's to choose.
-const maxSchemaHosts = 32
-
 // createdLink returns what huma's transformers add to a created callback's
 // answer to r: huma's own answer for an empty callback, taken apart once
 // per host.
 func (s *Server) createdLink(r *http.Request) (schemaLink, bool) {
 	k := schemaHost{r.Header.Get("X-Forwarded-Host"), r.Header.Get("Forwarded"), r.Host, r.TLS != nil}
-	p := s.schemaLinks.Load()
-	var links map[schemaHost]schemaLink
-	if p != nil {
-		links = *p
-	}
-	if l, ok := links[k]; ok {
+	if l, ok := s.schemaLinks.get(k); ok {
 		return l, true
 	}
 	l, ok := s.transformCreated(r)
-	if ok && len(links) < maxSchemaHosts {
-		m := maps.Clone(links)
-		if m == nil {
-			m = map[schemaHost]schemaLink{}
-		}
-		m[k] = l
-		s.schemaLinks.CompareAndSwap(p, &m) // or another request added a host first: this one is added next time
+	if ok {
+		s.schemaLinks.add(k, l)
 	}
 	return l, ok
 }
