@@ -101,8 +101,10 @@ func (s *Server) fastCreate(w http.ResponseWriter, r *http.Request) bool {
 	buf := fastBufs.Get().(*bytes.Buffer)
 	defer putBuf(buf)
 	buf.Reset()
-	_, err := io.CopyN(buf, r.Body, r.ContentLength)
-	raw := buf.Bytes()
+	buf.Grow(int(r.ContentLength))
+	raw := buf.AvailableBuffer()[:r.ContentLength]
+	n, err := io.ReadFull(r.Body, raw)
+	raw = raw[:n]
 	var in createCallbackInput
 	if err != nil || !parseCreateBody(raw, &in.Body) {
 		r.Body = replay{io.MultiReader(bytes.NewReader(slices.Clone(raw)), r.Body), r.Body}
