@@ -189,12 +189,11 @@ func (s *Server) writeCreated(w http.ResponseWriter, r *http.Request, out *callb
 	buf := fastBufs.Get().(*bytes.Buffer)
 	defer putBuf(buf)
 	buf.Reset()
-	buf.Write(l.prefix)
-	if s.api.Marshal(buf, "application/json", &out.Body) != nil {
+	buf.Grow(1 << 10) // a callback's answer fits, unless its strings are long
+	body, err := appendCallbackFields(append(buf.AvailableBuffer(), l.prefix...), &out.Body)
+	if err != nil {
 		return false
 	}
-	body := buf.Bytes()
-	body = append(body[:len(l.prefix)], body[len(l.prefix)+1:]...) // the callback's own '{' dropped
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	for _, v := range l.link {
