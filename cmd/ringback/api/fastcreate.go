@@ -25,9 +25,11 @@ import (
 // priority and domainId, every value plainly valid, a caller that
 // authenticates. Anything else (a refusal, an unusual body, an optional
 // field, a header it does not handle) it leaves to huma untouched, so every
-// error and every unusual case is still answered by huma. It writes with
-// huma's own negotiation, transformers ($schema, Link) and formats, so the
-// answer is the same; fastcreate_test.go compares the two.
+// error and every unusual case is still answered by huma. It negotiates
+// as huma does and answers the same bytes: an error through huma's own
+// transformers ($schema, Link) and formats, a created callback with what
+// those transformers add taken from huma once per host (writeCreated).
+// fastcreate_test.go compares the two, format_test.go the JSON.
 //
 // It accepts only what the registered schema accepts: fastCreateOK checks,
 // when the server is built, that the schema still has exactly the
