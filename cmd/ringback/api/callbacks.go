@@ -132,18 +132,22 @@ func (s *Server) scheduledTime(t *time.Time) (time.Time, error) {
 	return *t, nil
 }
 
-func (s *Server) viewCallback(ctx context.Context, id actors.CallbackID) (CallbackView, error) {
-	var v CallbackView
+// viewCallback answers with a callback as the caller sees it.
+func (s *Server) viewCallback(ctx context.Context, status int, id actors.CallbackID) (*callbackOutput, error) {
+	out := &callbackOutput{Status: status}
 	c := callerOf(ctx)
 	err := s.read(ctx, false, func(t *actors.Tenant) error {
 		cb, pos, ewt, err := t.CallbackPosition(c.p, id)
 		if err != nil {
 			return err
 		}
-		v = callbackView(cb, pos, ewt)
+		out.Body = callbackView(cb, pos, ewt)
 		return nil
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // createCallback serves POST /v1/callbacks (through huma, or fastCreate).
@@ -171,11 +175,7 @@ func (s *Server) createCallback(ctx context.Context, in *createCallbackInput) (*
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.viewCallback(ctx, actors.CallbackID(out.Result.ID))
-	if err != nil {
-		return nil, err
-	}
-	return &callbackOutput{Status: http.StatusCreated, Body: v}, nil
+	return s.viewCallback(ctx, http.StatusCreated, actors.CallbackID(out.Result.ID))
 }
 
 func (s *Server) callbackRoutes() {
@@ -238,11 +238,7 @@ func (s *Server) callbackRoutes() {
 		})
 	huma.Register(s.api, op(http.MethodGet, "/v1/callbacks/{callbackId}", "get-callback", "Get a callback", http.StatusOK),
 		func(ctx context.Context, in *CallbackPath) (*callbackOutput, error) {
-			v, err := s.viewCallback(ctx, actors.CallbackID(in.CallbackID))
-			if err != nil {
-				return nil, err
-			}
-			return &callbackOutput{Status: http.StatusOK, Body: v}, nil
+			return s.viewCallback(ctx, http.StatusOK, actors.CallbackID(in.CallbackID))
 		})
 	huma.Register(s.api, op(http.MethodPatch, "/v1/callbacks/{callbackId}", "update-callback", "Reschedule, reprioritise or transfer a waiting callback", http.StatusOK),
 		func(ctx context.Context, in *patchCallbackInput) (*callbackOutput, error) {
@@ -266,11 +262,7 @@ func (s *Server) callbackRoutes() {
 					return nil, err
 				}
 			}
-			v, err := s.viewCallback(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return &callbackOutput{Status: http.StatusOK, Body: v}, nil
+			return s.viewCallback(ctx, http.StatusOK, id)
 		})
 	huma.Register(s.api, op(http.MethodPost, "/v1/callbacks/{callbackId}/cancel", "cancel-callback", "Cancel a callback", http.StatusNoContent),
 		func(ctx context.Context, in *CallbackPath) (*struct{}, error) {

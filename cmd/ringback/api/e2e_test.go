@@ -350,6 +350,7 @@ func TestMetricsLint(t *testing.T) {
 	s := startServer(t)
 	f := s.tenant("acme")
 	s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, nil, 201)
+	s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, nil, 409)
 	resp, err := http.Get(s.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -363,6 +364,11 @@ func TestMetricsLint(t *testing.T) {
 	}
 	if !strings.Contains(string(raw), `ringback_callbacks_total{event="created"} 1`) {
 		t.Fatalf("metrics lack the created callback:\n%s", raw)
+	}
+	for _, want := range []string{`ringback_http_request_duration_seconds_count{code="201",method="POST"} `, `ringback_http_request_duration_seconds_count{code="409",method="POST"} 1`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 	problems, err := promlint.New(bytes.NewReader(raw)).Lint()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,94 @@ func TestJSONFormatMatchesEncodingJSON(t *testing.T) {
 	_ = jsonFormat.Marshal(&b, map[string]string{"k": "\xff"})
 	if err := json.Unmarshal(b.Bytes(), &v); err != nil {
 		t.Errorf("invalid UTF-8 gives invalid JSON: %s", b.Bytes())
+	}
+}
+
+// appendCallbackFields writes what jsonFormat writes, for random callbacks
+// with every field set (a field added to CallbackView is set too, so it
+// cannot be forgotten), plainly written ones and the others.
+func TestCallbackJSONMatchesJSONFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"", "a", "Zoë", "+15550100", "queued", "<b>&amp;", "\u2028", "\x00\x1f", "\"quoted\\", "back\\slash", "日本", "😀", "\xff", "tab\t", "\x7f"}
+	str := func() string {
+		if r.IntN(2) == 0 {
+			return pieces[r.IntN(5)] // plain
+		}
+		return pieces[r.IntN(len(pieces))]
+	}
+	floats := []float64{0, 1, -1, 0.5, 300, 123456789.125, 1e-6, 1e20, 1e-7, 1e21, math.SmallestNonzeroFloat64, math.MaxFloat64}
+	when := func() time.Time {
+		t := time.Unix(r.Int64N(4e9)-1e9, r.Int64N(1e9)).UTC()
+		switch r.IntN(8) {
+		case 0:
+			return t.In(time.FixedZone("x", 3600))
+		case 1:
+			return t.In(time.FixedZone("y", 25*3600))
+		case 2:
+			return time.Date(10000+r.IntN(10), 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		return t
+	}
+	fill := func(f reflect.Value) {
+		switch p := f.Addr().Interface().(type) {
+		case *uint64, *uint32, *int:
+			if r.IntN(4) != 0 { // else zero, for omitempty
+				f.Set(reflect.ValueOf(r.Uint64() >> r.IntN(64)).Convert(f.Type()))
+			}
+		case *string:
+			*p = str()
+		case *float64:
+			*p = floats[r.IntN(len(floats))]
+		case *time.Time:
+			*p = when()
+		case **time.Time:
+			if r.IntN(2) == 0 {
+				due := when()
+				*p = &due
+			}
+		case *[]uint32:
+			for n := r.IntN(4) - 1; n >= 0; n-- { // nil, empty or some
+				*p = append(*p, r.Uint32()>>r.IntN(32))
+			}
+			if *p == nil && r.IntN(2) == 0 {
+				*p = []uint32{}
+			}
+		case *[]string:
+			for n := r.IntN(4) - 1; n >= 0; n-- {
+				*p = append(*p, str())
+			}
+			if *p == nil && r.IntN(2) == 0 {
+				*p = []string{}
+			}
+		case *map[string]string:
+			switch r.IntN(4) {
+			case 0:
+				*p = map[string]string{str(): str()}
+			case 1:
+				*p = map[string]string{}
+			}
+		default:
+			t.Fatalf("CallbackView.%s: a type this test does not fill", f.Type())
+		}
+	}
+	plain := 0
+	for i := range 5000 {
+		var v CallbackView
+		rv := reflect.ValueOf(&v).Elem()
+		for f := range rv.NumField() {
+			fill(rv.Field(f))
+		}
+		var want bytes.Buffer
+		wantErr := jsonFormat.Marshal(&want, &v)
+		got, err := appendCallbackFields([]byte("{"), &v)
+		if (err != nil) != (wantErr != nil) || err == nil && !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%d: %+v:\nappended  %s (%v)\njsonFormat %s (%v)", i, v, got, err, want.Bytes(), wantErr)
+		}
+		if _, ok := appendPlainCallback(nil, &v); ok {
+			plain++
+		}
+	}
+	if plain < 200 {
+		t.Errorf("only %d of 5000 callbacks written plainly", plain)
 	}
 }

@@ -18,6 +18,12 @@ type Metrics struct {
 	offers       *prometheus.CounterVec   // by result
 	wait         *prometheus.HistogramVec // customer wait until an agent accepted
 	http         *prometheus.HistogramVec
+	httpBy       readMostly[httpLabels, prometheus.Observer] // http's children, resolved once
+}
+
+type httpLabels struct {
+	method string
+	code   int
 }
 
 func newMetrics(reg prometheus.Registerer, tenantLabels bool) *Metrics {
@@ -43,6 +49,7 @@ func newMetrics(reg prometheus.Registerer, tenantLabels bool) *Metrics {
 			Name: "ringback_http_request_duration_seconds", Help: "HTTP request duration by method and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "code"}),
+		httpBy: readMostly[httpLabels, prometheus.Observer]{max: 256},
 	}
 	reg.MustRegister(m.callbacks, m.offers, m.wait, m.http)
 	return m
@@ -104,6 +111,16 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		m.http.WithLabelValues(r.Method, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+		m.httpObserver(r.Method, rec.code).Observe(time.Since(start).Seconds())
 	})
+}
+
+func (m *Metrics) httpObserver(method string, code int) prometheus.Observer {
+	k := httpLabels{method, code}
+	o, ok := m.httpBy.get(k)
+	if !ok {
+		o = m.http.WithLabelValues(method, strconv.Itoa(code))
+		m.httpBy.add(k, o)
+	}
+	return o
 }

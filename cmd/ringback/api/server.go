@@ -87,9 +87,10 @@ type Server struct {
 	keys    sync.Map                                   // key SHA-256 sum -> keyEntry
 	keyGen  atomic.Uint64
 
-	createOp   *huma.Operation // POST /v1/callbacks as registered, for fastCreate
-	fast       atomic.Bool     // fastCreate may serve it (see fastCreateOK)
-	fastServed atomic.Uint64   // creates fastCreate answered (for tests)
+	createOp    *huma.Operation                    // POST /v1/callbacks as registered, for fastCreate
+	fast        atomic.Bool                        // fastCreate may serve it (see fastCreateOK)
+	fastServed  atomic.Uint64                      // creates fastCreate answered (for tests)
+	schemaLinks readMostly[schemaHost, schemaLink] // see createdLink
 }
 
 // New builds the API.
@@ -110,7 +111,7 @@ func New(o Options) *Server {
 		o.Hub = NewHub()
 	}
 	s := &Server{o: o, opHash: sha256.Sum256([]byte(o.OperatorToken)), mux: http.NewServeMux(),
-		recent: newRecentErrors(), flights: newFlights()}
+		recent: newRecentErrors(), flights: newFlights(), schemaLinks: readMostly[schemaHost, schemaLink]{max: 32}}
 	s.metrics = newMetrics(o.Registry, o.TenantLabels)
 	o.Registry.MustRegister(newStateCollector(o.Node, o.Clock, o.TenantLabels))
 	o.Hub.observe(s.observe)
