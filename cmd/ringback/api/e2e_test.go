@@ -351,6 +351,9 @@ func TestMetricsLint(t *testing.T) {
 	f := s.tenant("acme")
 	s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, nil, 201)
 	s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, nil, 409)
+	for _, m := range []string{"BREW", "WHEN"} { // made-up methods share one series
+		s.do(m, "/v1/health", "", nil, nil)
+	}
 	resp, err := http.Get(s.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -376,6 +379,9 @@ func TestMetricsLint(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	if strings.Contains(string(raw), `method="BREW"`) || !strings.Contains(string(raw), `method="other"`) {
+		t.Error(`a made-up request method has a series of its own, or none labelled "other"`)
 	}
 	if strings.Contains(string(raw), "tenant=") {
 		t.Error("metrics carry tenant labels without --metrics-tenant-labels")

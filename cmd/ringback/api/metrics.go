@@ -115,7 +115,20 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 	})
 }
 
+// methodLabel is a request method as the duration metric labels it: the
+// standard methods as they are, anything else as "other", so that no
+// client can create series at will.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
 func (m *Metrics) httpObserver(method string, code int) prometheus.Observer {
+	method = methodLabel(method)
 	k := httpLabels{method, code}
 	o, ok := m.httpBy.get(k)
 	if !ok {
