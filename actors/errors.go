@@ -62,6 +62,9 @@ func notFound(field string) error {
 
 // named fills in the field of a refusal that does not name one yet.
 func named(err error, field string) error {
+	if err == nil {
+		return nil // before errors.As, whose target would escape: no allocation
+	}
 	var fe *FieldError
 	if errors.As(err, &fe) && fe.Field == "" {
 		return &FieldError{Field: field, Reason: fe.Reason, Err: fe.Err}
