@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestRawConnAnswers checks the load generator's lean answer reading
+// against the answers net/http's server writes: small bodies with a
+// length, a large one sent chunked, errors, and a connection the server
+// closes.
+func TestRawConnAnswers(t *testing.T) {
+	big := strings.Repeat("x", 20000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/created":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(`{"id":7}`))
+		case "/big":
+			_, _ = w.Write([]byte(`{"s":"` + big + `"}`))
+		case "/close":
+			w.Header().Set("Connection", "close")
+			_, _ = w.Write([]byte(`{"id":8}`))
+		default:
+			http.Error(w, "no such thing", http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	conn := (&apiServer{url: srv.URL}).dial()
+	defer conn.close()
+	var v struct {
+		ID int    `json:"id"`
+		S  string `json:"s"`
+	}
+	for round := 0; round < 2; round++ { // the same connection, twice over
+		if err := conn.post("/created", "k", nil, &v); err != nil || v.ID != 7 {
+			t.Fatalf("round %d: /created: %v, id %d", round, err, v.ID)
+		}
+		if err := conn.post("/created", "k", nil, nil); err != nil {
+			t.Fatalf("round %d: /created, body discarded: %v", round, err)
+		}
+		if err := conn.post("/big", "k", nil, &v); err != nil || v.S != big {
+			t.Fatalf("round %d: /big (chunked): %v, %d bytes", round, err, len(v.S))
+		}
+		if err := conn.post("/missing", "k", nil, nil); err == nil || !strings.Contains(err.Error(), "404 no such thing") {
+			t.Fatalf("round %d: /missing: %v, want the 404 and its body", round, err)
+		}
+		if err := conn.post("/close", "k", nil, &v); err != nil || v.ID != 8 || conn.c != nil {
+			t.Fatalf("round %d: /close: %v, id %d, connection kept %v", round, err, v.ID, conn.c != nil)
+		}
+	}
+}
