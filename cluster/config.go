@@ -30,7 +30,9 @@ type Config struct {
 	HTTPAddr      string // where this node serves the API, announced when it leads
 
 	// OnEvents receives the events of every applied command, on every
-	// node, on the apply goroutine: it must not block.
+	// node, on the apply goroutine: it must not block, and must copy what
+	// it keeps (the slice is reused once it returns). They are the only
+	// way to events: the outcomes proposers get carry none.
 	OnEvents func([]actors.Event)
 
 	// Bootstrap: with no peers, a node with no existing state bootstraps a

@@ -27,7 +27,9 @@ type FSM struct {
 	// Touched only on raft's FSM goroutine.
 	lastTime  int64 // latest entry time applied; time never goes back
 	deadlines map[actors.TenantID]int64
-	batchOf   map[actors.TenantID]int // applyTenantRun's scratch: tenant -> its batch
+	batchOf   map[actors.TenantID]int // applyTenantRun's scratch: tenant -> its batch,
+	batches   []actors.Batch          // the batches
+	idx       [][]int                 // and each batch's commands' places in the run
 	onEvents  func([]actors.Event)    // set before raft starts
 
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
@@ -66,16 +68,8 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		}
 		f.lastTime = max(f.lastTime, e.Time)
 		start := time.Now()
-		outs := f.applyEntry(e.Commands, time.Unix(0, f.lastTime))
+		out[i] = f.applyEntry(e.Commands, time.Unix(0, f.lastTime))
 		f.timings.apply.Observe(time.Since(start).Seconds())
-		if f.onEvents != nil {
-			for _, o := range outs {
-				if len(o.Events) > 0 {
-					f.onEvents(o.Events)
-				}
-			}
-		}
-		out[i] = outs
 	}
 	if len(logs) > 0 {
 		f.applied.Store(logs[len(logs)-1].Index)
@@ -103,7 +97,7 @@ func (f *FSM) applyEntry(cmds []actors.Command, now time.Time) []actors.Outcome 
 				default:
 				}
 			}
-			out[i].Events = slices.Clone(out[i].Events)
+			f.publish(out[i : i+1])
 			f.deadlines = f.sys.NextDeadlines()
 			i++
 			continue
@@ -123,37 +117,36 @@ func (f *FSM) applyEntry(cmds []actors.Command, now time.Time) []actors.Outcome 
 
 func (f *FSM) applyTenantRun(cmds []actors.Command, out []actors.Outcome, now time.Time) {
 	// One batch per tenant, in order of first appearance; idx maps each
-	// batch's commands back to their place in the run. The slices are
-	// sized first: outcomes and events go to the proposers, so they are
-	// new for every entry, but need not grow.
-	var batches []actors.Batch
-	var counts []int
+	// batch's commands back to their place in the run. The batches, their
+	// slices and idx are the FSM's own and reused from run to run: the
+	// outcomes are copied out, and the events are published before the
+	// next run.
 	at := f.batchOf
 	clear(at)
-	for _, c := range cmds {
-		t := c.(actors.TenantCommand).TenantOf()
+	batches, idx := f.batches[:0], f.idx
+	for i, c := range cmds {
+		tc := c.(actors.TenantCommand)
+		t := tc.TenantOf()
 		k, ok := at[t]
 		if !ok {
 			k = len(batches)
 			at[t] = k
-			batches = append(batches, actors.Batch{Tenant: t})
-			counts = append(counts, 0)
+			if k < cap(batches) {
+				batches = batches[:k+1]
+				batches[k].Tenant, batches[k].Cmds = t, batches[k].Cmds[:0]
+			} else {
+				batches = append(batches, actors.Batch{Tenant: t})
+			}
+			if k < len(idx) {
+				idx[k] = idx[k][:0]
+			} else {
+				idx = append(idx, nil)
+			}
 		}
-		counts[k]++
-	}
-	idx := make([][]int, len(batches))
-	for k, n := range counts {
-		batches[k].Cmds = make([]actors.TenantCommand, 0, n)
-		batches[k].Outcomes = make([]actors.Outcome, 0, n)
-		batches[k].Events = make([]actors.Event, 0, 2*n)
-		idx[k] = make([]int, 0, n)
-	}
-	for i, c := range cmds {
-		tc := c.(actors.TenantCommand)
-		k := at[tc.TenantOf()]
 		batches[k].Cmds = append(batches[k].Cmds, tc)
 		idx[k] = append(idx[k], i)
 	}
+	f.batches, f.idx = batches, idx
 	f.sys.ApplyBatches(batches, now)
 	for k, b := range batches {
 		for j, i := range idx[k] {
@@ -164,6 +157,19 @@ func (f *FSM) applyTenantRun(cmds []actors.Command, out []actors.Outcome, now ti
 		} else {
 			f.deadlines[b.Tenant] = b.NextDeadline
 		}
+	}
+	f.publish(out)
+}
+
+// publish hands the outcomes' events to OnEvents, in command order, and
+// drops them from the outcomes: they live in buffers the next command
+// reuses, and proposers get results, not events.
+func (f *FSM) publish(outs []actors.Outcome) {
+	for i := range outs {
+		if f.onEvents != nil && len(outs[i].Events) > 0 {
+			f.onEvents(outs[i].Events)
+		}
+		outs[i].Events = nil
 	}
 }
 

@@ -277,9 +277,10 @@ func (n *Node) tickLoop() {
 	}
 }
 
-// Propose replicates a command and returns its outcome once applied here.
-// On a follower it returns ErrNotLeader; ErrUnknownOutcome means it may
-// still commit.
+// Propose replicates a command and returns its outcome (result or
+// refusal) once applied here; its events go to Config.OnEvents. On a
+// follower it returns ErrNotLeader; ErrUnknownOutcome means it may still
+// commit.
 func (n *Node) Propose(ctx context.Context, cmd actors.Command) (actors.Outcome, error) {
 	if n.raft.State() != raft.Leader {
 		return actors.Outcome{}, ErrNotLeader
