@@ -60,10 +60,10 @@ func appendCreateCallback(dst []byte, c *actors.CreateCallback) []byte {
 	return appendString(dst, c.RequestHash)
 }
 
-func decodeCreateCallback(body []byte, c *actors.CreateCallback) error {
+func decodeCreateCallback(body []byte, c *actors.CreateCallback, numbers []string) ([]string, error) {
 	r := bodyReader{b: body}
 	if r.byte() != binaryBody {
-		return errBinaryBody
+		return numbers, errBinaryBody
 	}
 	c.Tenant = actors.TenantID(r.u32())
 	c.By.Kind = actors.PrincipalKind(r.byte())
@@ -73,10 +73,11 @@ func decodeCreateCallback(body []byte, c *actors.CreateCallback) error {
 	c.Domain = actors.DomainID(r.u32())
 	c.CustomerName = r.string()
 	if n := r.count(); n > 0 {
-		c.Numbers = make([]string, n)
-		for i := range c.Numbers {
-			c.Numbers[i] = r.string()
+		start := len(numbers)
+		for range n {
+			numbers = append(numbers, r.string())
 		}
+		c.Numbers = numbers[start:len(numbers):len(numbers)]
 	}
 	c.Priority = int(r.varint())
 	switch r.byte() {
@@ -84,7 +85,7 @@ func decodeCreateCallback(body []byte, c *actors.CreateCallback) error {
 	case 1:
 		c.ScheduledAt = time.Unix(0, r.varint()).UTC()
 	default:
-		return errBinaryBody
+		return numbers, errBinaryBody
 	}
 	if n := r.count(); n > 0 {
 		c.Data = make(map[string]string, n)
@@ -92,7 +93,7 @@ func decodeCreateCallback(body []byte, c *actors.CreateCallback) error {
 		for i := range n {
 			k := r.string()
 			if i > 0 && k <= prev {
-				return errBinaryBody // keys sorted and unique: one encoding per command
+				return numbers, errBinaryBody // keys sorted and unique: one encoding per command
 			}
 			c.Data[k], prev = r.string(), k
 		}
@@ -100,9 +101,9 @@ func decodeCreateCallback(body []byte, c *actors.CreateCallback) error {
 	c.IdempotencyKey = r.string()
 	c.RequestHash = r.string()
 	if r.bad || len(r.b) != 0 {
-		return errBinaryBody
+		return numbers, errBinaryBody
 	}
-	return nil
+	return numbers, nil
 }
 
 func appendString(dst []byte, s string) []byte {

@@ -87,6 +87,24 @@ func appendCommand(dst []byte, c actors.Command) ([]byte, error) {
 
 // DecodeEntry decodes an entry; any malformation is ErrBadEntry.
 func DecodeEntry(b []byte) (Entry, error) {
+	var d entryDecoder
+	return d.decode(b)
+}
+
+// entryDecoder decodes entries into memory it reuses from one entry to the
+// next: the entry's command list, and its CreateCallback commands (most of
+// the log) with their number lists. It is the FSM's: once an entry is
+// applied its commands are done with (the core copies what it keeps of a
+// command, see actors.CreateCallback), so decoding the next one allocates
+// nothing for them.
+type entryDecoder struct {
+	cmds    []actors.Command
+	creates []actors.CreateCallback // slabs: a full one is replaced, never grown
+	numbers []string
+}
+
+func (d *entryDecoder) decode(b []byte) (Entry, error) {
+	d.cmds, d.creates, d.numbers = d.cmds[:0], d.creates[:0], d.numbers[:0]
 	bad := func(format string, args ...any) (Entry, error) {
 		return Entry{}, fmt.Errorf("%w: %s", ErrBadEntry, fmt.Sprintf(format, args...))
 	}
@@ -102,7 +120,6 @@ func DecodeEntry(b []byte) (Entry, error) {
 		return bad("bad command count")
 	}
 	rest := b[10+k:]
-	e.Commands = make([]actors.Command, 0, n)
 	for i := uint64(0); i < n; i++ {
 		if len(rest) < 2 {
 			return bad("command %d: truncated", i)
@@ -114,27 +131,42 @@ func DecodeEntry(b []byte) (Entry, error) {
 		}
 		body := rest[2+k : 2+k+int(l)]
 		rest = rest[2+k+int(l):]
-		cmd, ok := newCommand(kind)
-		if !ok {
-			return bad("command %d: unknown kind %d", i, kind)
+		cmd, err := d.command(kind, body)
+		if err != nil {
+			return bad("command %d: %v", i, err)
 		}
-		if err := decodeBody(body, cmd); err != nil {
-			return bad("command %d (%T): %v", i, cmd, err)
-		}
-		e.Commands = append(e.Commands, cmd)
+		d.cmds = append(d.cmds, cmd)
 	}
 	if len(rest) != 0 {
 		return bad("%d trailing bytes", len(rest))
 	}
+	e.Commands = d.cmds
 	return e, nil
 }
 
-// decodeBody decodes a command's body, binary or JSON.
-func decodeBody(body []byte, cmd actors.Command) error {
-	if cc, ok := cmd.(*actors.CreateCallback); ok && len(body) > 0 && body[0] == binaryBody {
-		return decodeCreateCallback(body, cc)
+// command decodes one command's body, binary or JSON.
+func (d *entryDecoder) command(kind actors.Kind, body []byte) (actors.Command, error) {
+	if kind == actors.KindCreateCallback && len(body) > 0 && body[0] == binaryBody {
+		if len(d.creates) == cap(d.creates) {
+			d.creates = make([]actors.CreateCallback, 0, max(64, 2*cap(d.creates)))
+		}
+		d.creates = d.creates[:len(d.creates)+1]
+		c := &d.creates[len(d.creates)-1]
+		*c = actors.CreateCallback{}
+		var err error
+		if d.numbers, err = decodeCreateCallback(body, c, d.numbers); err != nil {
+			return nil, fmt.Errorf("(%T): %v", c, err)
+		}
+		return c, nil
 	}
-	return json.Unmarshal(body, cmd)
+	cmd, ok := newCommand(kind)
+	if !ok {
+		return nil, fmt.Errorf("unknown kind %d", kind)
+	}
+	if err := json.Unmarshal(body, cmd); err != nil {
+		return nil, fmt.Errorf("(%T): %v", cmd, err)
+	}
+	return cmd, nil
 }
 
 // Announce is the cluster's own command: a new leader says at which HTTP

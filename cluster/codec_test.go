@@ -70,11 +70,39 @@ func TestCreateCallbackBinaryRefusesDamage(t *testing.T) {
 	full := createCallbacks()[2]
 	body := appendCreateCallback(nil, full)
 	for n := range len(body) {
-		if err := decodeCreateCallback(body[:n], new(actors.CreateCallback)); err == nil {
+		if _, err := decodeCreateCallback(body[:n], new(actors.CreateCallback), nil); err == nil {
 			t.Errorf("body truncated to %d of %d bytes decoded", n, len(body))
 		}
 	}
-	if err := decodeCreateCallback(append(body, 0), new(actors.CreateCallback)); err == nil {
+	if _, err := decodeCreateCallback(append(body, 0), new(actors.CreateCallback), nil); err == nil {
 		t.Error("body with a trailing byte decoded")
+	}
+}
+
+// TestEntryDecoderReuse decodes entries one after another with one
+// decoder, as the FSM does, each entry's commands overwriting the memory
+// of the one before: every entry still decodes to its own commands.
+func TestEntryDecoderReuse(t *testing.T) {
+	var d entryDecoder
+	cbs := createCallbacks()
+	entries := [][]actors.Command{
+		{cbs[2], cbs[1], &actors.CreateQueue{Target: actors.Target{Tenant: 1, By: actors.AsUser(1)}, Name: "q", Domain: 1}},
+		{cbs[0], cbs[1], cbs[2], cbs[2], cbs[1]},
+		{cbs[1]},
+	}
+	for round := 0; round < 3; round++ {
+		for i, cmds := range entries {
+			raw, err := EncodeEntry(nil, Entry{Time: int64(i), Commands: cmds})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.decode(raw)
+			if err != nil {
+				t.Fatalf("round %d entry %d: %v", round, i, err)
+			}
+			if !reflect.DeepEqual(got.Commands, cmds) {
+				t.Fatalf("round %d entry %d: decoded %+v, want %+v", round, i, got.Commands, cmds)
+			}
+		}
 	}
 }

@@ -30,6 +30,7 @@ type FSM struct {
 	batchOf   map[actors.TenantID]int // applyTenantRun's scratch: tenant -> its batch,
 	batches   []actors.Batch          // the batches
 	idx       [][]int                 // and each batch's commands' places in the run
+	dec       entryDecoder            // its memory is reused entry to entry
 	onEvents  func([]actors.Event)    // set before raft starts
 
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
@@ -62,7 +63,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue
 		}
-		e, err := DecodeEntry(l.Data)
+		e, err := f.dec.decode(l.Data)
 		if err != nil {
 			panic(fmt.Sprintf("cluster: stopping: log index %d term %d: %v", l.Index, l.Term, err))
 		}
