@@ -36,7 +36,7 @@ func BenchmarkCluster(b *testing.B) {
 	for _, nodes := range []int{1, 3} {
 		for _, store := range []string{cluster.StoreWAL, cluster.StoreBoltDB} {
 			for _, batch := range []int{1024, 1} {
-				for _, proposers := range []int{256, 512, 1024} {
+				for _, proposers := range []int{256, 512, 768, 1024} {
 					b.Run(fmt.Sprintf("nodes=%d/store=%s/batch=%d/proposers=%d", nodes, store, batch, proposers), func(b *testing.B) {
 						benchCluster(b, nodes, store, batch, proposers)
 					})
