@@ -2,6 +2,7 @@ package actors
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -111,14 +112,14 @@ type QueueStats struct {
 // line and available-agent pool of every queue it has callbacks or agents
 // for, its deadlines and statistics.
 type Domain struct {
-	ID        DomainID                 `json:"id"`
-	Tenant    TenantID                 `json:"tenant"`
-	Policy    Policy                   `json:"policy"`
-	Queues    map[QueueID]QueueConf    `json:"queues"`
-	Callbacks map[CallbackID]*Callback `json:"callbacks"`
-	Agents    map[UserID]*Agent        `json:"agents"`
-	Stats     map[QueueID]*QueueStats  `json:"stats"`
-	OfferSeq  uint64                   `json:"offerSeq"`
+	ID        DomainID                `json:"id"`
+	Tenant    TenantID                `json:"tenant"`
+	Policy    Policy                  `json:"policy"`
+	Queues    map[QueueID]QueueConf   `json:"queues"`
+	Callbacks domainCallbacks         `json:"callbacks"`
+	Agents    map[UserID]*Agent       `json:"agents"`
+	Stats     map[QueueID]*QueueStats `json:"stats"`
+	OfferSeq  uint64                  `json:"offerSeq"`
 
 	// lines are the queues' lines in queue order: a domain has few, so a
 	// search of a short slice finds one without hashing.
@@ -156,12 +157,56 @@ func (d *Domain) lineStats(l *line) *QueueStats {
 func newDomain(tenant TenantID, id DomainID) *Domain {
 	d := &Domain{
 		ID: id, Tenant: tenant,
-		Queues:    map[QueueID]QueueConf{},
-		Callbacks: map[CallbackID]*Callback{},
-		Agents:    map[UserID]*Agent{},
-		Stats:     map[QueueID]*QueueStats{},
+		Queues: map[QueueID]QueueConf{},
+		Agents: map[UserID]*Agent{},
+		Stats:  map[QueueID]*QueueStats{},
 	}
 	return d
+}
+
+// domainCallbacks are a domain's callbacks. The tenant's callback table
+// holds every callback, and a callback waits in the domain it names, so a
+// domain keeps no index of its own (a map entry a callback, on the create
+// path and for the collector to scan); d.callback finds one and
+// d.eachCallback visits them. A snapshot carries them per domain, as an
+// object from identifier to callback; a restored domain holds those here
+// until the tenant's reindex puts them in its table.
+type domainCallbacks struct {
+	owner    *Domain
+	restored map[CallbackID]*Callback
+}
+
+func (dc domainCallbacks) MarshalJSON() ([]byte, error) {
+	if dc.owner == nil || dc.owner.table == nil { // decoded, not yet part of a tenant
+		return json.Marshal(dc.restored)
+	}
+	m := map[CallbackID]*Callback{}
+	dc.owner.eachCallback(func(c *Callback) { m[c.ID] = c })
+	return json.Marshal(m)
+}
+
+func (dc *domainCallbacks) UnmarshalJSON(b []byte) error {
+	return json.Unmarshal(b, &dc.restored)
+}
+
+// eachCallback calls fn with each callback waiting in the domain, in
+// identifier order.
+func (d *Domain) eachCallback(fn func(*Callback)) {
+	for _, slot := range *d.table {
+		if slot.c != nil && slot.c.Domain == d.ID {
+			fn(slot.c)
+		}
+	}
+}
+
+// hasCallbacks says whether any callback waits in the domain.
+func (d *Domain) hasCallbacks() bool {
+	for _, slot := range *d.table {
+		if slot.c != nil && slot.c.Domain == d.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // callback returns the callback of this domain with the identifier, or
@@ -231,8 +276,7 @@ func (d *Domain) stats(q QueueID) *QueueStats {
 func (d *Domain) rebuild() {
 	d.lines, d.agents = nil, nil
 	d.deadlines = nil
-	for _, id := range sortedKeys(d.Callbacks) {
-		c := d.Callbacks[id]
+	d.eachCallback(func(c *Callback) {
 		switch c.Status {
 		case Queued:
 			d.line(c.Queue).enter(c)
@@ -244,7 +288,7 @@ func (d *Domain) rebuild() {
 		if !c.Status.Terminal() && c.Expires != 0 {
 			d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint32(c.ID)})
 		}
-	}
+	})
 	for _, id := range sortedKeys(d.Agents) {
 		a := d.Agents[id]
 		d.setAgent(id, a)

@@ -126,8 +126,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		r.err = d.requestPresence(x, d.agent(op.user), op.presence, op.reason)
 	case opAddCallback:
 		c := op.callback
-		d.Callbacks[c.ID] = c
-		c.Domain = d.ID
+		c.Domain = d.ID // the tenant's table holds it: here it waits now
 		if c.Expires != 0 {
 			d.pushDeadline(deadline{at: c.Expires, kind: expiresAt, id: uint32(c.ID)})
 		}
@@ -155,8 +154,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		if c.Status == Queued {
 			d.lineAt(c.Queue).leave(c)
 		}
-		delete(d.Callbacks, c.ID)
-		r.callback = c
+		r.callback = c // it leaves when the domain it goes to takes it (opAddCallback)
 	case opCallback:
 		c, err := d.visibleCallback(x, op.id)
 		if r.err = err; err != nil {
@@ -169,11 +167,11 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 	case opStranded:
 		r.stranded = d.stranded(op.only, r.stranded[:0])
 	case opActive:
-		for _, id := range sortedKeys(d.Callbacks) {
-			if c := d.Callbacks[id]; !c.Status.Terminal() {
+		d.eachCallback(func(c *Callback) {
+			if !c.Status.Terminal() {
 				r.callbacks = append(r.callbacks, c)
 			}
-		}
+		})
 	case opGet:
 		c, err := d.visibleCallback(x, op.id)
 		if r.err = err; err != nil {

@@ -353,7 +353,7 @@ func Restore(b []byte) (e *Engine, err error) {
 		}
 		t.routing = make(map[DomainID]*Domain, len(img.Domains))
 		for _, d := range img.Domains {
-			if d == nil || d.Callbacks == nil || d.Agents == nil || t.Domains[d.ID] == nil {
+			if d == nil || d.Callbacks.restored == nil || d.Agents == nil || t.Domains[d.ID] == nil {
 				return nil, fmt.Errorf("actors: snapshot damaged: tenant %d has a domain image that does not match its tree", t.ID)
 			}
 			t.setDomain(d.ID, d)

@@ -44,7 +44,7 @@ func (t *Tenant) CallbackPosition(by Principal, id CallbackID) (Callback, int, t
 		return Callback{}, 0, 0, err
 	}
 	d := t.routing[t.Callbacks[id].domain]
-	pos, ewt := d.position(d.Callbacks[id])
+	pos, ewt := d.position(d.callback(id))
 	return c, pos, ewt, nil
 }
 

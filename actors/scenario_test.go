@@ -146,7 +146,7 @@ func (s *scenario) callback(id CallbackID) *Callback {
 		return nil
 	}
 	if did, ok := t.callbackDomain(id); ok && t.routing[did] != nil {
-		return t.routing[did].Callbacks[id]
+		return t.routing[did].callback(id)
 	}
 	return nil
 }

@@ -84,7 +84,7 @@ func loadOracle(t *Tenant) *oracle {
 			o.agents[a.ID] = &oracleAgent{id: a.ID, domain: did, presence: a.Presence, idleSince: a.IdleSince,
 				handled: a.Handled, lastOffer: a.LastOffer, slots: slices.Clone(a.Slots)}
 		}
-		for _, c := range d.Callbacks {
+		for _, c := range callbacksOf(d) {
 			if c.Status.Terminal() {
 				continue
 			}
@@ -287,7 +287,7 @@ func agentOf(t *Tenant, id UserID) *Agent {
 func callbacksIn(t *Tenant, st ...CallbackStatus) []*Callback {
 	var out []*Callback
 	for id := CallbackID(1); int(id) < len(t.Callbacks); id++ {
-		if c := t.routing[t.Callbacks[id].domain].Callbacks[id]; c != nil && slices.Contains(st, c.Status) {
+		if c := t.routing[t.Callbacks[id].domain].callback(id); c != nil && slices.Contains(st, c.Status) {
 			out = append(out, c)
 		}
 	}

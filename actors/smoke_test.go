@@ -26,7 +26,7 @@ func TestSmoke(t *testing.T) {
 	code := CodeID(must(&CreateCode{Target: admin, CodeKind: WrapUpCode, Name: "resolved"}).ID)
 	must(&SetPresence{Target: Target{Tenant: tid, By: AsUser(ag)}, Agent: ag, Presence: Available})
 	cb := CallbackID(must(&CreateCallback{Target: admin, Queue: q, CustomerName: "Carol", Numbers: []string{"+15550100"}}).ID)
-	c := e.Tenant(tid).routing[HomeDomain].Callbacks[cb]
+	c := e.Tenant(tid).routing[HomeDomain].callback(cb)
 	if c.Status != Offered || c.Agent != ag {
 		t.Fatalf("callback %v agent %v", c.Status, c.Agent)
 	}

@@ -184,7 +184,7 @@ func newTenant(id TenantID, c *CreateTenant) *Tenant {
 // setDomain adds (d non-nil) or removes a domain's routing state.
 func (t *Tenant) setDomain(id DomainID, d *Domain) {
 	if d != nil {
-		d.table = &t.Callbacks
+		d.table, d.Callbacks.owner = &t.Callbacks, d
 	}
 	setIndexed(t.routing, &t.doms, id, d)
 }
@@ -283,18 +283,24 @@ func (t *Tenant) reindex() error {
 	}
 	for _, did := range sortedKeys(t.routing) {
 		d := t.routing[did]
-		for _, id := range sortedKeys(d.Callbacks) {
-			c := d.Callbacks[id]
+		for _, id := range sortedKeys(d.Callbacks.restored) {
+			c := d.Callbacks.restored[id]
 			if d, ok := t.callbackDomain(id); !ok || d != did || c == nil || c.ID != id || c.Domain != did {
 				return fmt.Errorf("actors: snapshot damaged: tenant %d: callback %d is not where the callback index says", t.ID, id)
 			}
 			t.Callbacks[id].c = c
 		}
+		d.Callbacks.restored = nil
 		for _, id := range sortedKeys(d.Agents) {
 			a := d.Agents[id]
 			if t.userByID(id) == nil || a == nil || a.ID != id {
 				return fmt.Errorf("actors: snapshot damaged: tenant %d: agent %d of domain %d is not a user", t.ID, id, did)
 			}
+		}
+	}
+	for id, slot := range t.Callbacks {
+		if slot.domain != 0 && slot.c == nil {
+			return fmt.Errorf("actors: snapshot damaged: tenant %d: callback %d of domain %d is missing from it", t.ID, id, slot.domain)
 		}
 	}
 	return nil
@@ -608,7 +614,7 @@ func (t *Tenant) domainUse(d DomainID) string {
 			return "codes"
 		}
 	}
-	if len(t.domain(d).Callbacks) > 0 {
+	if t.domain(d).hasCallbacks() {
 		return "callbacks"
 	}
 	return ""
