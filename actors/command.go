@@ -265,6 +265,8 @@ type SwitchPosition struct {
 // CreateCallback asks for a callback. Domain is the requesting customer's
 // domain: for a channel application it is always the application's domain;
 // staff may name a domain within their scope, defaulting to the queue's.
+// The engine copies the lists it keeps (Numbers, Data), so a caller may
+// reuse the command once it is applied.
 type CreateCallback struct {
 	Target
 	Queue          QueueID           `json:"queue"`

@@ -27,9 +27,6 @@ type lineKey struct {
 
 func keyOf(c *Callback) lineKey { return lineKey{due: c.Due, id: uint32(c.ID), prio: c.Priority} }
 
-// callback is the callback the key orders.
-func (a *lineKey) callback() CallbackID { return CallbackID(a.id) }
-
 func (a *lineKey) before(b *lineKey) bool {
 	if a.prio != b.prio {
 		return a.prio > b.prio
