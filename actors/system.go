@@ -35,13 +35,19 @@ type System struct {
 	// tenant go straight to it instead of queueing behind the root.
 	dir *sync.Map
 	// work feeds tenant mailboxes with messages to the workers that run
-	// them (see poolMailbox); quit stops the workers.
+	// them (see poolMailbox): room for every tenant of a large
+	// installation (workQueue), since a mailbox that finds it full is
+	// handed over by a goroutine of its own. quit stops the workers.
 	work    chan *poolMailbox
 	quit    chan struct{}
 	batches *batchWait // ApplyBatches' completion
 }
 
 const requestTimeout = 5 * time.Minute
+
+// workQueue is how many tenant mailboxes wait for a worker before posting
+// one costs a goroutine: a pointer each, 512 KiB in all.
+const workQueue = 1 << 16
 
 // NewSystem starts the actors over e, which the System then owns (e may be
 // new or restored from a snapshot).
@@ -50,7 +56,7 @@ func NewSystem(e *Engine) *System {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	})
 	as := actor.NewActorSystem(quiet)
-	s := &System{as: as, dir: &sync.Map{}, work: make(chan *poolMailbox, 1024), quit: make(chan struct{}),
+	s := &System{as: as, dir: &sync.Map{}, work: make(chan *poolMailbox, workQueue), quit: make(chan struct{}),
 		batches: newBatchWait()}
 	for range runtime.GOMAXPROCS(0) {
 		go s.worker()
