@@ -16,8 +16,11 @@ vet:
 fmt:
 	gofmt -s -w $$(git ls-files '*.go')
 
+# Every benchmark also runs once, so a broken benchmark fails here and not
+# in the middle of `make bench` (about 40 s).
 test: vet
 	$(GO) test -count=1 -timeout 14m $(PKGS)
+	$(GO) test -count=1 -timeout 5m -run '^$$' -bench . -benchtime 1x ./bench/ > bench-smoke.out 2>&1 || { cat bench-smoke.out; exit 1; }
 
 test-race:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
@@ -75,7 +78,7 @@ fuzz:
 	$(GO) test ./cmd/ringback/api/ -run '^$$' -fuzz '^FuzzWriteBodies$$' -fuzztime $(FUZZTIME)
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin bench.out bench-smoke.out
 
 # Fault tests in full: many simulation seeds, the long linearizability run
 # under kill -9 / SIGSTOP / partitions, the disk-fault and Raft-pitfall
