@@ -14,14 +14,7 @@ import (
 // checks that it holds exactly the newest auditKeep, oldest first, and that
 // a snapshot carries them in that order.
 func TestAuditKeepsNewest(t *testing.T) {
-	e := NewEngine()
-	now := time.Unix(1_800_000_000, 0)
-	r, _, err := e.Apply(&CreateTenant{Profile: Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"}}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tid := TenantID(r.ID)
-	admin := Target{Tenant: tid, By: AsUser(1)}
+	e, tid, admin, now := newAcme(t)
 	var want []int64 // times of every command audited after the tenant's creation
 	for i := range auditKeep + 357 {
 		now = now.Add(time.Second)
@@ -66,14 +59,7 @@ func TestAuditKeepsNewest(t *testing.T) {
 // 32-bit callback identifier, a new callback is refused with a limit
 // error and nothing changes.
 func TestCallbackIdentifiersFit32Bits(t *testing.T) {
-	e := NewEngine()
-	now := time.Unix(1_800_000_000, 0)
-	r, _, err := e.Apply(&CreateTenant{Profile: Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"}}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tid := TenantID(r.ID)
-	admin := Target{Tenant: tid, By: AsUser(1)}
+	e, tid, admin, now := newAcme(t)
 	q, _, err := e.Apply(&CreateQueue{Target: admin, Name: "q", Domain: HomeDomain}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -91,4 +77,18 @@ func TestCallbackIdentifiersFit32Bits(t *testing.T) {
 	if after, _ := e.Hash(); after != before {
 		t.Fatal("a refused callback changed the state")
 	}
+}
+
+// newAcme returns an engine with one tenant, its administrator and the
+// time it was created at.
+func newAcme(t *testing.T) (*Engine, TenantID, Target, time.Time) {
+	t.Helper()
+	e := NewEngine()
+	now := time.Unix(1_800_000_000, 0)
+	r, _, err := e.Apply(&CreateTenant{Profile: Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := TenantID(r.ID)
+	return e, tid, Target{Tenant: tid, By: AsUser(1)}, now
 }
