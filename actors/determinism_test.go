@@ -118,7 +118,7 @@ func checkRouting(e *Engine) error {
 			if d.Tenant != tid || d.ID != did {
 				return fmt.Errorf("tenant %d: domain %d claims tenant %d domain %d", tid, did, d.Tenant, d.ID)
 			}
-			for _, c := range callbacksOf(d) {
+			for c := range d.callbacks() {
 				cid := c.ID
 				if at, _ := t.callbackDomain(cid); at != did || c.Domain != did {
 					return fmt.Errorf("tenant %d: callback %d is in domain %d, index says %d, callback says %d", tid, cid, did, at, c.Domain)
@@ -479,11 +479,4 @@ func (g *detGen) checkEvents(what string, i int, events []Event, err string) {
 	if err != want.err || !slices.Equal(events, want.events) {
 		g.t.Fatalf("%s step %d: Apply(%T %+v) = %v %q, want %v %q", what, i, g.log[i].cmd, g.log[i].cmd, events, err, want.events, want.err)
 	}
-}
-
-// callbacksOf lists the callbacks waiting in a domain, in identifier order.
-func callbacksOf(d *Domain) []*Callback {
-	var out []*Callback
-	d.eachCallback(func(c *Callback) { out = append(out, c) })
-	return out
 }

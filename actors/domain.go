@@ -3,6 +3,7 @@ package actors
 import (
 	"cmp"
 	"encoding/json"
+	"iter"
 	"slices"
 	"time"
 )
@@ -168,7 +169,7 @@ func newDomain(tenant TenantID, id DomainID) *Domain {
 // holds every callback, and a callback waits in the domain it names, so a
 // domain keeps no index of its own (a map entry a callback, on the create
 // path and for the collector to scan); d.callback finds one and
-// d.eachCallback visits them. A snapshot carries them per domain, as an
+// d.callbacks visits them. A snapshot carries them per domain, as an
 // object from identifier to callback; a restored domain holds those here
 // until the tenant's reindex puts them in its table.
 type domainCallbacks struct {
@@ -181,7 +182,9 @@ func (dc domainCallbacks) MarshalJSON() ([]byte, error) {
 		return json.Marshal(dc.restored)
 	}
 	m := map[CallbackID]*Callback{}
-	dc.owner.eachCallback(func(c *Callback) { m[c.ID] = c })
+	for c := range dc.owner.callbacks() {
+		m[c.ID] = c
+	}
 	return json.Marshal(m)
 }
 
@@ -189,24 +192,16 @@ func (dc *domainCallbacks) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &dc.restored)
 }
 
-// eachCallback calls fn with each callback waiting in the domain, in
-// identifier order.
-func (d *Domain) eachCallback(fn func(*Callback)) {
-	for _, slot := range *d.table {
-		if slot.c != nil && slot.c.Domain == d.ID {
-			fn(slot.c)
+// callbacks yields the callbacks waiting in the domain, in identifier
+// order.
+func (d *Domain) callbacks() iter.Seq[*Callback] {
+	return func(yield func(*Callback) bool) {
+		for _, slot := range *d.table {
+			if slot.c != nil && slot.c.Domain == d.ID && !yield(slot.c) {
+				return
+			}
 		}
 	}
-}
-
-// hasCallbacks says whether any callback waits in the domain.
-func (d *Domain) hasCallbacks() bool {
-	for _, slot := range *d.table {
-		if slot.c != nil && slot.c.Domain == d.ID {
-			return true
-		}
-	}
-	return false
 }
 
 // callback returns the callback of this domain with the identifier, or
@@ -276,7 +271,7 @@ func (d *Domain) stats(q QueueID) *QueueStats {
 func (d *Domain) rebuild() {
 	d.lines, d.agents = nil, nil
 	d.deadlines = nil
-	d.eachCallback(func(c *Callback) {
+	for c := range d.callbacks() {
 		switch c.Status {
 		case Queued:
 			d.line(c.Queue).enter(c)
@@ -288,7 +283,7 @@ func (d *Domain) rebuild() {
 		if !c.Status.Terminal() && c.Expires != 0 {
 			d.deadlines.push(deadline{at: c.Expires, kind: expiresAt, id: uint32(c.ID)})
 		}
-	})
+	}
 	for _, id := range sortedKeys(d.Agents) {
 		a := d.Agents[id]
 		d.setAgent(id, a)

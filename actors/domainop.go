@@ -167,11 +167,11 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 	case opStranded:
 		r.stranded = d.stranded(op.only, r.stranded[:0])
 	case opActive:
-		d.eachCallback(func(c *Callback) {
+		for c := range d.callbacks() {
 			if !c.Status.Terminal() {
 				r.callbacks = append(r.callbacks, c)
 			}
-		})
+		}
 	case opGet:
 		c, err := d.visibleCallback(x, op.id)
 		if r.err = err; err != nil {

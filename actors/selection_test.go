@@ -84,7 +84,7 @@ func loadOracle(t *Tenant) *oracle {
 			o.agents[a.ID] = &oracleAgent{id: a.ID, domain: did, presence: a.Presence, idleSince: a.IdleSince,
 				handled: a.Handled, lastOffer: a.LastOffer, slots: slices.Clone(a.Slots)}
 		}
-		for _, c := range callbacksOf(d) {
+		for c := range d.callbacks() {
 			if c.Status.Terminal() {
 				continue
 			}

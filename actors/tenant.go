@@ -614,7 +614,7 @@ func (t *Tenant) domainUse(d DomainID) string {
 			return "codes"
 		}
 	}
-	if t.domain(d).hasCallbacks() {
+	for range t.domain(d).callbacks() {
 		return "callbacks"
 	}
 	return ""

@@ -244,11 +244,10 @@ func (r *rawConn) readAnswer(keep bool) (status int, body []byte, closed bool, e
 func (r *rawConn) peekHead() ([]byte, bool, error) {
 	n := 1
 	for {
-		buf, err := r.br.Peek(n)
-		if err != nil {
+		if _, err := r.br.Peek(n); err != nil { // waits until n bytes have arrived
 			return nil, false, err
 		}
-		buf, _ = r.br.Peek(r.br.Buffered())
+		buf, _ := r.br.Peek(r.br.Buffered())
 		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
 			return buf[:i+4], true, nil
 		}
