@@ -27,11 +27,13 @@ type FSM struct {
 	// Touched only on raft's FSM goroutine.
 	lastTime  int64 // latest entry time applied; time never goes back
 	deadlines map[actors.TenantID]int64
-	batchOf   map[actors.TenantID]int // applyTenantRun's scratch: tenant -> its batch,
-	batches   []actors.Batch          // the batches
-	idx       [][]int                 // and each batch's commands' places in the run
-	dec       entryDecoder            // its memory is reused entry to entry
-	onEvents  func([]actors.Event)    // set before raft starts
+	// applyTenantRun's scratch, reused run to run: each tenant's batch,
+	// the batches, and each batch's commands' places in the run.
+	batchOf  map[actors.TenantID]int
+	batches  []actors.Batch
+	idx      [][]int
+	dec      entryDecoder         // its memory is reused entry to entry
+	onEvents func([]actors.Event) // set before raft starts
 
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
 
