@@ -38,6 +38,7 @@ type apiServer struct {
 
 func startAPI(b *testing.B) *apiServer {
 	b.Helper()
+	serverMemory(b)
 	hub := api.NewHub()
 	cfg := cluster.DefaultConfig()
 	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = filepath.Join(b.TempDir(), "data"), loopbackAddr(b), hub.Publish

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -30,7 +31,8 @@ import (
 // from the same run: one node's targets, 200,000/s with p99 ≤ 3 ms, can
 // only both hold with a few hundred in flight.
 // The commands are built before the timer starts, so the figures are the
-// node's, not the load generator's.
+// node's, not the load generator's. The process collects garbage as
+// `ringback server` does (see serverMemory).
 //
 //	go test ./bench -run '^$' -bench BenchmarkCluster -benchtime 20000x
 func BenchmarkCluster(b *testing.B) {
@@ -61,7 +63,17 @@ func loopbackAddr(b *testing.B) string {
 	return l.Addr().String()
 }
 
+// serverMemory gives the process, for the rest of b, the memory policy
+// `ringback server` runs with (cluster.DefaultMemoryPolicy), unless GOGC is
+// set, as the server leaves it then too: GOGC=100 shows Go's default.
+func serverMemory(b *testing.B) {
+	if os.Getenv("GOGC") == "" {
+		b.Cleanup(cluster.DefaultMemoryPolicy().Apply())
+	}
+}
+
 func openCluster(b *testing.B, n int, store string, batch int) (*cluster.Node, func()) {
+	serverMemory(b)
 	var addrs []string
 	for i := 0; i < n; i++ {
 		addrs = append(addrs, loopbackAddr(b))

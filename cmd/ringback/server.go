@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +42,11 @@ type serverFlags struct {
 	LeaveOnStop    bool
 	TenantLabels   bool
 	LogLevel       string
+	GCPercent      int
+	MemoryLimit    string
+	// keepGC and keepLimit: GOGC or GOMEMLIMIT is set and the flag was not
+	// given, so the runtime's own setting stays.
+	keepGC, keepLimit bool
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet) {
@@ -53,6 +61,46 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.LeaveOnStop, "leave-on-stop", false, "on SIGTERM, leave the cluster before stopping")
 	fs.BoolVar(&f.TenantLabels, "metrics-tenant-labels", false, "label metrics by tenant")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&f.GCPercent, "gc-percent", cluster.DefaultGCPercent, "heap growth in percent of the live heap before a collection (Go's GOGC, which wins when set and this flag is not); -1: only the memory limit triggers collections")
+	fs.StringVar(&f.MemoryLimit, "memory-limit", "auto", `soft memory limit: bytes, or with a KiB, MiB, GiB or TiB suffix; "auto": three quarters of the cgroup's or machine's memory; "none": Go's own (GOMEMLIMIT, which wins when set and this flag is not)`)
+}
+
+// memoryPolicy is the process's collector setting from --gc-percent and
+// --memory-limit.
+func (f *serverFlags) memoryPolicy() (cluster.MemoryPolicy, error) {
+	p := cluster.DefaultMemoryPolicy()
+	p.GCPercent = f.GCPercent
+	if f.keepGC {
+		p.GCPercent = debug.SetGCPercent(-1)
+		debug.SetGCPercent(p.GCPercent)
+	}
+	switch limit, err := parseBytes(f.MemoryLimit); {
+	case f.keepLimit || f.MemoryLimit == "none":
+		p.Limit = 0
+	case f.MemoryLimit == "auto":
+	case err != nil:
+		return p, fmt.Errorf("--memory-limit: %w", err)
+	default:
+		p.Limit = limit
+	}
+	return p, nil
+}
+
+// parseBytes reads a byte count, optionally with a binary suffix: 512MiB,
+// 8GiB.
+func parseBytes(s string) (int64, error) {
+	num, shift := s, 0
+	for i, suffix := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			num, shift = n, 10*(i+1)
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("%q is not a positive number of bytes (for example 8GiB), \"auto\" or \"none\"", s)
+	}
+	return n << shift, nil
 }
 
 // envFallback sets every flag not given on the command line from its
@@ -85,7 +133,8 @@ func (f *serverFlags) validate() error {
 	if err := lvl.UnmarshalText([]byte(f.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	return nil
+	_, err := f.memoryPolicy()
+	return err
 }
 
 func contains(xs []string, x string) bool {
@@ -107,6 +156,8 @@ func init() {
 			if err := envFallback(cmd.Flags()); err != nil {
 				return err
 			}
+			f.keepGC = os.Getenv("GOGC") != "" && !cmd.Flags().Changed("gc-percent")
+			f.keepLimit = os.Getenv("GOMEMLIMIT") != "" && !cmd.Flags().Changed("memory-limit")
 			if err := f.validate(); err != nil {
 				return err
 			}
@@ -149,6 +200,9 @@ func runServer(ctx context.Context, f serverFlags, out interface{ Write([]byte) 
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(f.LogLevel))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	mem, _ := f.memoryPolicy() // validated
+	defer mem.Apply()()
+	log.Info("memory policy", "gcPercent", mem.GCPercent, "memoryLimit", mem.Limit)
 	token, fresh, err := operatorToken(f.DataDir)
 	if err != nil {
 		return fmt.Errorf("operator token: %w", err)
