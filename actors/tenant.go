@@ -163,7 +163,10 @@ type Tenant struct {
 	// path looks them up without hashing.
 	doms  []*Domain
 	users []*User
-	port  func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
+	// agents counts the users with the agent role, for limits.maxAgents;
+	// setUser and updateUser keep it.
+	agents int
+	port   func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
 	op    domainOp
 	res   opResult
 }
@@ -262,7 +265,15 @@ func (c *callbackTable) UnmarshalJSON(b []byte) error {
 }
 
 // setUser adds (u non-nil) or removes a user.
-func (t *Tenant) setUser(id UserID, u *User) { setIndexed(t.Users, &t.users, id, u) }
+func (t *Tenant) setUser(id UserID, u *User) {
+	if old := t.userByID(id); old != nil && old.isAgent() {
+		t.agents--
+	}
+	if u != nil && u.isAgent() {
+		t.agents++
+	}
+	setIndexed(t.Users, &t.users, id, u)
+}
 
 // userByID returns a user, or nil.
 func (t *Tenant) userByID(id UserID) *User {
@@ -277,7 +288,7 @@ func (t *Tenant) userByID(id UserID) *User {
 // does not put where they are, and agents that are not users, so neither
 // index grows past the tenant's users and callbacks.
 func (t *Tenant) reindex() error {
-	t.users = nil
+	t.users, t.agents = nil, 0
 	for _, id := range sortedKeys(t.Users) {
 		t.setUser(id, t.Users[id])
 	}
@@ -699,16 +710,6 @@ func (t *Tenant) validPositions(ps []Position, ms []Membership, groups []GroupID
 	return nil
 }
 
-func (t *Tenant) agentCount() int {
-	n := 0
-	for _, u := range t.Users {
-		if u.isAgent() {
-			n++
-		}
-	}
-	return n
-}
-
 func (t *Tenant) createUser(x *opCtx, by Principal, c *CreateUser) (uint64, error) {
 	if t.Domains[c.Home] == nil {
 		return 0, notFound("home")
@@ -739,7 +740,7 @@ func (t *Tenant) createUser(x *opCtx, by Principal, c *CreateUser) (uint64, erro
 	u := &User{Name: c.Name, FullName: c.FullName, Home: c.Home, Grants: slices.Clone(c.Grants), Groups: slices.Clone(c.Groups),
 		Positions: slices.Clone(c.Positions), Memberships: slices.Clone(c.Memberships)}
 	if u.isAgent() {
-		if t.agentCount() >= t.Limits.MaxAgents {
+		if t.agents >= t.Limits.MaxAgents {
 			return 0, refuse(ErrLimit, "limits.maxAgents", "the tenant may have at most %d agents", t.Limits.MaxAgents)
 		}
 		if len(u.Positions) == 0 {
@@ -820,7 +821,7 @@ func (t *Tenant) updateUser(x *opCtx, by Principal, c *UpdateUser) error {
 	}
 	wasAgent := u.isAgent()
 	next := &User{Grants: grants}
-	if !wasAgent && next.isAgent() && t.agentCount() >= t.Limits.MaxAgents {
+	if !wasAgent && next.isAgent() && t.agents >= t.Limits.MaxAgents {
 		return refuse(ErrLimit, "limits.maxAgents", "the tenant may have at most %d agents", t.Limits.MaxAgents)
 	}
 	if next.isAgent() && len(positions) == 0 {
@@ -832,6 +833,12 @@ func (t *Tenant) updateUser(x *opCtx, by Principal, c *UpdateUser) error {
 		a = t.detach(x, u, false)
 	}
 	u.Grants, u.Groups = slices.Clone(grants), slices.Clone(groups)
+	switch isAgent := u.isAgent(); {
+	case isAgent && !wasAgent:
+		t.agents++
+	case wasAgent && !isAgent:
+		t.agents--
+	}
 	if c.Positions != nil {
 		u.Positions, u.Active = slices.Clone(positions), 0
 	}
