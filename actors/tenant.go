@@ -167,8 +167,8 @@ type Tenant struct {
 	// setUser and updateUser keep it.
 	agents int
 	port   func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
-	op    domainOp
-	res   opResult
+	op     domainOp
+	res    opResult
 }
 
 func newTenant(id TenantID, c *CreateTenant) *Tenant {
