@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -557,7 +558,7 @@ func benchOffer(b *testing.B, rate int, cycle bool) {
 		}()
 	}
 	startTimer(b)
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	interval := time.Second / time.Duration(rate)
 	for i := 0; i < b.N; i++ {
 		at := start.Add(time.Duration(i) * interval)
@@ -575,11 +576,15 @@ func benchOffer(b *testing.B, rate int, cycle bool) {
 	for deadline := time.Now().Add(10 * time.Second); offered.Load() < int64(b.N)-failed.Load() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	el := time.Since(start)
+	el, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
 	mu.Lock()
 	defer mu.Unlock()
 	b.ReportMetric(float64(b.N-1)/issued.Seconds(), "creates/s")
+	// Server and load generator share the process: the CPU they used
+	// per create, and the share of the machine's cores they kept busy.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/create")
+	b.ReportMetric(cpu.Seconds()/el.Seconds()/float64(runtime.GOMAXPROCS(0)), "cpu-busy")
 	b.ReportMetric(float64(offered.Load())/el.Seconds(), "offers/s")
 	b.ReportMetric(percentile(lat, 50), "offer-p50-ms")
 	b.ReportMetric(percentile(lat, 99), "offer-p99-ms")
