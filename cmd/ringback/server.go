@@ -83,6 +83,13 @@ func (f *serverFlags) memoryPolicy() (cluster.MemoryPolicy, error) {
 	default:
 		p.Limit = limit
 	}
+	switch {
+	case f.keepGC:
+	case f.GCPercent == 0 || f.GCPercent < -1:
+		return p, fmt.Errorf("--gc-percent: %d: must be positive, or -1 to collect only near the memory limit", f.GCPercent)
+	case f.GCPercent == -1 && p.Limit == 0 && !f.keepLimit:
+		return p, errors.New("--gc-percent -1 needs a memory limit: without one the heap would never be collected")
+	}
 	return p, nil
 }
 

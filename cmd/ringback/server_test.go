@@ -30,7 +30,8 @@ func TestServerMemoryPolicy(t *testing.T) {
 	}{
 		{serverFlags{GCPercent: 400, MemoryLimit: "auto"}, 400, auto},
 		{serverFlags{GCPercent: 150, MemoryLimit: "2GiB"}, 150, 2 << 30},
-		{serverFlags{GCPercent: -1, MemoryLimit: "none"}, -1, 0},
+		{serverFlags{GCPercent: -1, MemoryLimit: "4GiB"}, -1, 4 << 30},
+		{serverFlags{GCPercent: 400, MemoryLimit: "none"}, 400, 0},
 		// GOMEMLIMIT set and no --memory-limit: the runtime's stays.
 		{serverFlags{GCPercent: 400, MemoryLimit: "auto", keepLimit: true}, 400, 0},
 	} {
@@ -45,8 +46,19 @@ func TestServerMemoryPolicy(t *testing.T) {
 	if p, _ := (&serverFlags{GCPercent: 400, MemoryLimit: "auto", keepGC: true}).memoryPolicy(); p.GCPercent != 77 {
 		t.Errorf("with GOGC kept: percent %d, want the runtime's 77", p.GCPercent)
 	}
-	f := serverFlags{GCPercent: 400, MemoryLimit: "8 gigs", LogLevel: "info"}
-	if err := f.validate(); err == nil || !strings.Contains(err.Error(), "--memory-limit") {
-		t.Errorf("validate with a bad limit: %v, want an error naming --memory-limit", err)
+	for _, bad := range []struct {
+		flags serverFlags
+		names string
+	}{
+		{serverFlags{GCPercent: 400, MemoryLimit: "8 gigs"}, "--memory-limit"},
+		{serverFlags{GCPercent: 0, MemoryLimit: "auto"}, "--gc-percent"},
+		{serverFlags{GCPercent: -5, MemoryLimit: "auto"}, "--gc-percent"},
+		// never collected at all
+		{serverFlags{GCPercent: -1, MemoryLimit: "none"}, "--gc-percent -1 needs a memory limit"},
+	} {
+		bad.flags.LogLevel = "info"
+		if err := bad.flags.validate(); err == nil || !strings.Contains(err.Error(), bad.names) {
+			t.Errorf("validate %+v: %v, want an error naming %s", bad.flags, err, bad.names)
+		}
 	}
 }
