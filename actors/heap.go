@@ -1,9 +1,10 @@
 package actors
 
 // The waiting line (a 4-ary heap) and the available-agent pool (binary) of
-// each queue are heaps with a total order (ties broken by unique identifiers), so the
-// order in which entries pop never depends on the order they were pushed:
-// a restored replica routes exactly like the original.
+// each queue are heaps with a total order (ties broken by unique
+// identifiers), so the order in which entries pop never depends on the
+// order they were pushed: a restored replica routes exactly like the
+// original.
 
 // callbackHeap orders queued callbacks: higher priority first, then older
 // due time, then creation order. Each entry is its callback's sort key,
