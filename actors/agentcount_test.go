@@ -33,6 +33,12 @@ func TestAgentLimitFollowsUsers(t *testing.T) {
 		}
 		return id
 	}
+	del := func(id UserID) {
+		t.Helper()
+		if _, _, err := e.Apply(&DeleteUser{Target: admin, User: id}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
 	refused := func(what string, err error) {
 		t.Helper()
 		if !errors.Is(err, ErrLimit) {
@@ -56,14 +62,10 @@ func TestAgentLimitFollowsUsers(t *testing.T) {
 	refused("agent after demote and create", err)
 
 	// Deleting an agent frees a place; deleting a non-agent does not.
-	if _, _, err := e.Apply(&DeleteUser{Target: admin, User: s}, now); err != nil {
-		t.Fatal(err)
-	}
+	del(s)
 	_, err = create(agentGrant)
 	refused("agent after deleting a supervisor", err)
-	if _, _, err := e.Apply(&DeleteUser{Target: admin, User: a}, now); err != nil {
-		t.Fatal(err)
-	}
+	del(a)
 	must(create(agentGrant))
 
 	// A restored tenant counts the same.
@@ -76,9 +78,7 @@ func TestAgentLimitFollowsUsers(t *testing.T) {
 	}
 	_, err = create(agentGrant)
 	refused("agent after restore", err)
-	if _, _, err := e.Apply(&DeleteUser{Target: admin, User: c}, now); err != nil {
-		t.Fatal(err)
-	}
+	del(c)
 	must(create(agentGrant))
 	if got := e.Tenants[admin.Tenant].agents; got != 2 {
 		t.Errorf("agents counted %d, want 2", got)
