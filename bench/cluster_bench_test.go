@@ -64,12 +64,15 @@ func loopbackAddr(b *testing.B) string {
 }
 
 // serverMemory gives the process, for the rest of b, the memory policy
-// `ringback server` runs with (cluster.DefaultMemoryPolicy), unless GOGC is
-// set, as the server leaves it then too: GOGC=100 shows Go's default.
+// `ringback server` runs with by default (cluster.DefaultMemoryPolicy); a
+// GOGC in the environment stays, as the server leaves it too: GOGC=100
+// shows Go's default collector.
 func serverMemory(b *testing.B) {
-	if os.Getenv("GOGC") == "" {
-		b.Cleanup(cluster.DefaultMemoryPolicy().Apply())
+	p := cluster.DefaultMemoryPolicy()
+	if os.Getenv("GOGC") != "" {
+		p.GCPercent = cluster.RuntimeGCPercent()
 	}
+	b.Cleanup(p.Apply())
 }
 
 func openCluster(b *testing.B, n int, store string, batch int) (*cluster.Node, func()) {

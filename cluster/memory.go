@@ -40,6 +40,14 @@ func DefaultMemoryPolicy() MemoryPolicy {
 	return MemoryPolicy{GCPercent: DefaultGCPercent, Limit: availableMemory() / 4 * 3}
 }
 
+// RuntimeGCPercent is the runtime's GC percent now (GOGC, or what was set
+// since).
+func RuntimeGCPercent() int {
+	p := debug.SetGCPercent(-1)
+	debug.SetGCPercent(p)
+	return p
+}
+
 // Apply sets the policy for the whole process and returns a function that
 // restores the previous settings.
 func (p MemoryPolicy) Apply() (restore func()) {

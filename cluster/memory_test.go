@@ -27,6 +27,17 @@ func TestMemoryPolicyAppliesAndRestores(t *testing.T) {
 	}
 }
 
+func TestRuntimeGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(123)
+	defer debug.SetGCPercent(prev)
+	if got := RuntimeGCPercent(); got != 123 {
+		t.Errorf("RuntimeGCPercent = %d, want 123", got)
+	}
+	if got := debug.SetGCPercent(123); got != 123 {
+		t.Errorf("reading changed the percent to %d", got)
+	}
+}
+
 func TestMemoryPolicyLimitZeroKeepsRuntimeLimit(t *testing.T) {
 	prev := debug.SetMemoryLimit(5 << 30)
 	defer debug.SetMemoryLimit(prev)

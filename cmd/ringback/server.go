@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,8 +70,7 @@ func (f *serverFlags) memoryPolicy() (cluster.MemoryPolicy, error) {
 	p := cluster.DefaultMemoryPolicy()
 	p.GCPercent = f.GCPercent
 	if f.keepGC {
-		p.GCPercent = debug.SetGCPercent(-1)
-		debug.SetGCPercent(p.GCPercent)
+		p.GCPercent = cluster.RuntimeGCPercent()
 	}
 	switch limit, err := parseBytes(f.MemoryLimit); {
 	case f.keepLimit || f.MemoryLimit == "none":
