@@ -130,6 +130,9 @@ type Batch struct {
 	now   int64
 	done  *batchWait
 	spans []int // end of each command's events in Events
+	// here: run on the sender's goroutine when the tenant actor is idle
+	// (see poolMailbox.PostUserMessage).
+	here bool
 }
 
 // batchWait waits for messages sent to several tenant actors without a
@@ -169,7 +172,10 @@ func (s *System) ApplyBatches(batches []Batch, now time.Time) {
 	w.pending.Store(int64(len(batches)))
 	for i := range batches {
 		b := &batches[i]
-		b.now, b.done = now.UnixNano(), w
+		// The last batch runs on this goroutine, which would only wait
+		// otherwise: a single tenant's batch, the usual entry, then costs
+		// no hand-over to a worker and back.
+		b.now, b.done, b.here = now.UnixNano(), w, i == len(batches)-1
 		s.as.Root.Send(s.tenantPID(b.Tenant), b)
 	}
 	w.wait()
@@ -726,14 +732,23 @@ func (m *directMailbox) run(idle bool) {
 
 // poolMailbox is a tenant actor's mailbox: when a message arrives while
 // the actor is idle, the mailbox goes to the System's workers (see
-// System.worker), one of which drains it. A tenant's messages are handled
-// one at a time and in order; tenants run in parallel on the workers.
+// System.worker), one of which drains it; a Batch marked here is drained
+// by its sender instead (see ApplyBatches). A tenant's messages are
+// handled one at a time and in order; tenants run in parallel.
 type poolMailbox struct {
 	mailbox
 	work chan<- *poolMailbox
 }
 
-func (m *poolMailbox) PostUserMessage(msg any)   { m.schedule(m.post(msg, false)) }
+func (m *poolMailbox) PostUserMessage(msg any) {
+	idle := m.post(msg, false)
+	if b, ok := msg.(*Batch); ok && b.here && idle {
+		m.mu.Lock()
+		m.drain()
+		return
+	}
+	m.schedule(idle)
+}
 func (m *poolMailbox) PostSystemMessage(msg any) { m.schedule(m.post(msg, true)) }
 
 func (m *poolMailbox) schedule(idle bool) {
