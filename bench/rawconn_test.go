@@ -1,10 +1,13 @@
 package bench
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/ringbackhq/ringback/cmd/ringback/api"
 )
 
 // TestRawConnAnswers checks the load generator's lean answer reading
@@ -50,6 +53,33 @@ func TestRawConnAnswers(t *testing.T) {
 		}
 		if err := conn.post("/close", "k", nil, &v); err != nil || v.ID != 8 || conn.c != nil {
 			t.Fatalf("round %d: /close: %v, id %d, connection kept %v", round, err, v.ID, conn.c != nil)
+		}
+	}
+}
+
+// The offer test's stream reader scans the server's JSON by hand: it must
+// find exactly the offers the server encodes, and nothing else.
+func TestOfferedEvent(t *testing.T) {
+	frame := func(e any) []byte {
+		data, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(append([]byte("data: "), data...), '\n')
+	}
+	want := api.OfferEvent{Type: "offered", CallbackID: 18446744073709551615, OfferID: 7, QueueID: 3, DomainID: 2}
+	got, ok := offeredEvent(frame(want))
+	if !ok || got.CallbackID != want.CallbackID || got.OfferID != want.OfferID {
+		t.Fatalf("offered: got %+v, %v; want callback %d offer %d", got, ok, want.CallbackID, want.OfferID)
+	}
+	for _, line := range [][]byte{
+		frame(api.OfferEvent{Type: "revoked", CallbackID: 1, OfferID: 2, Reason: "timed out"}),
+		frame(api.Heartbeat{}),
+		[]byte("event: offer\n"),
+		[]byte("data: {\"type\":\"offered\",\"offerId\":2}\n"),
+	} {
+		if e, ok := offeredEvent(line); ok {
+			t.Errorf("%q read as an offer: %+v", line, e)
 		}
 	}
 }
