@@ -301,6 +301,13 @@ func Rows(rs *Results) []Row {
 		add(issued, offerAt, v, ok)
 		v, ok = rs.Value(offerAt, "offer-p99-ms")
 		add(atMostMs("API create → offer p99 at 10,000/s, agents "+agents, 2), offerAt, v, ok)
+		// Shown when measured: the median, and how late the generator's
+		// pacer released creates (its timers, not the server).
+		for _, info := range []struct{ unit, figure string }{{"offer-p50-ms", "  p50"}, {"pacer-late-p99-ms", "  generator's pacer late, p99"}} {
+			if v, ok := rs.Value(offerAt, info.unit); ok {
+				add(check{figure: info.figure, target: "-", format: ms}, offerAt, v, ok)
+			}
+		}
 	}
 
 	// The simulator has no target; its speed is reported.
