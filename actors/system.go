@@ -657,7 +657,12 @@ func (m *mailbox) post(msg any, system bool) bool {
 
 // drain handles the queued messages until none is left (or the mailbox is
 // suspended). It is entered with mu held and returns with it released.
-func (m *mailbox) drain() {
+func (m *mailbox) drain() { m.drainUpTo(nil) }
+
+// drainUpTo is drain, except that once the user message last has been
+// handled it stops and reports whether messages are left: the mailbox then
+// stays running, for the caller to hand on.
+func (m *mailbox) drainUpTo(last any) (more bool) {
 	var msg any
 	defer func() {
 		if r := recover(); r != nil {
@@ -696,9 +701,14 @@ func (m *mailbox) drain() {
 		msg = um
 		m.invoker.InvokeUserMessage(um)
 		m.mu.Lock()
+		if last != nil && um == last && (m.sys.len() > 0 || m.user.len() > 0) {
+			m.mu.Unlock()
+			return true
+		}
 	}
 	m.running = false
 	m.mu.Unlock()
+	return false
 }
 
 func (m *mailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.Dispatcher) {
@@ -743,8 +753,12 @@ type poolMailbox struct {
 func (m *poolMailbox) PostUserMessage(msg any) {
 	idle := m.post(msg, false)
 	if b, ok := msg.(*Batch); ok && b.here && idle {
+		// The sender handles its batch only: whatever arrived meanwhile (a
+		// long query, say) goes to the workers, not onto the log's path.
 		m.mu.Lock()
-		m.drain()
+		if m.drainUpTo(msg) {
+			m.schedule(true)
+		}
 		return
 	}
 	m.schedule(idle)

@@ -71,3 +71,64 @@ func TestQueryDeletedTenant(t *testing.T) {
 		tid = TenantID(res.ID)
 	}
 }
+
+// recordingInvoker handles a mailbox's messages by recording them; onUser
+// runs inside the handling of each user message.
+type recordingInvoker struct {
+	handled []any
+	onUser  func(msg any)
+}
+
+func (r *recordingInvoker) InvokeSystemMessage(msg any) { r.handled = append(r.handled, msg) }
+func (r *recordingInvoker) InvokeUserMessage(msg any) {
+	r.handled = append(r.handled, msg)
+	if r.onUser != nil {
+		r.onUser(msg)
+	}
+}
+func (r *recordingInvoker) EscalateFailure(reason any, _ any) { panic(reason) }
+
+// TestSenderRunsOnlyItsBatch: ApplyBatches' last batch runs on the sender's
+// goroutine when the tenant actor is idle, and only that batch: a message
+// that arrives meanwhile (a query, say) is handed to the workers, so it
+// never holds up the log's apply path.
+func TestSenderRunsOnlyItsBatch(t *testing.T) {
+	work := make(chan *poolMailbox, 1)
+	m := &poolMailbox{work: work}
+	inv := &recordingInvoker{}
+	m.RegisterHandlers(inv, nil)
+	batch, query := &Batch{here: true}, "query"
+	inv.onUser = func(msg any) {
+		if msg == any(batch) {
+			m.PostUserMessage(query) // arrives while the batch runs
+		}
+	}
+
+	m.PostUserMessage(batch)
+	if len(inv.handled) != 1 || inv.handled[0] != any(batch) {
+		t.Fatalf("the sender handled %v, want its batch only", inv.handled)
+	}
+	select {
+	case queued := <-work:
+		queued.mu.Lock()
+		queued.drain()
+	default:
+		t.Fatal("the query was not handed to the workers")
+	}
+	if len(inv.handled) != 2 || inv.handled[1] != any(query) {
+		t.Fatalf("handled %v, want the batch, then the query", inv.handled)
+	}
+
+	// Idle again: a batch not marked here goes to the workers.
+	other := &Batch{}
+	m.PostUserMessage(other)
+	if len(inv.handled) != 2 {
+		t.Fatalf("a batch not marked here ran on the sender: %v", inv.handled)
+	}
+	got := <-work
+	got.mu.Lock()
+	got.drain()
+	if len(inv.handled) != 3 || inv.handled[2] != any(other) {
+		t.Fatalf("handled %v, want the other batch last", inv.handled)
+	}
+}
