@@ -243,7 +243,8 @@ func (s *System) Snapshot() ([]byte, error) {
 // Query runs fn on a tenant's state inside its actor, after every command
 // of that tenant whose outcome has been returned. fn must only read. The
 // answer comes back on a channel, not a future: reads are the API's most
-// frequent request. A tenant deleted while the query is on its way may
+// frequent request. When the actor is idle, fn runs on the caller's
+// goroutine (see handledBySender). A tenant deleted while the query is on its way may
 // stop its actor with the query unread: the query is then answered "not
 // found" when the directory says the tenant is gone.
 func (s *System) Query(tenant TenantID, fn func(*Tenant) error) error {
@@ -742,8 +743,8 @@ func (m *directMailbox) run(idle bool) {
 
 // poolMailbox is a tenant actor's mailbox: when a message arrives while
 // the actor is idle, the mailbox goes to the System's workers (see
-// System.worker), one of which drains it; a Batch marked here is drained
-// by its sender instead (see ApplyBatches). A tenant's messages are
+// System.worker), one of which drains it; a Batch marked here and a query
+// are handled by their sender instead (see handledBySender). A tenant's messages are
 // handled one at a time and in order; tenants run in parallel.
 type poolMailbox struct {
 	mailbox
@@ -752,9 +753,9 @@ type poolMailbox struct {
 
 func (m *poolMailbox) PostUserMessage(msg any) {
 	idle := m.post(msg, false)
-	if b, ok := msg.(*Batch); ok && b.here && idle {
-		// The sender handles its batch only: whatever arrived meanwhile (a
-		// long query, say) goes to the workers, not onto the log's path.
+	if idle && handledBySender(msg) {
+		// The sender handles its message only: whatever arrived meanwhile
+		// (a long query, say) goes to the workers, not onto the log's path.
 		m.mu.Lock()
 		if m.drainUpTo(msg) {
 			m.schedule(true)
@@ -763,6 +764,19 @@ func (m *poolMailbox) PostUserMessage(msg any) {
 	}
 	m.schedule(idle)
 }
+// handledBySender says whether the sender of msg runs it itself when the
+// tenant actor is idle, instead of handing it to a worker and waiting: the
+// last batch of ApplyBatches, and a query, whose asker would only wait.
+func handledBySender(msg any) bool {
+	switch m := msg.(type) {
+	case *Batch:
+		return m.here
+	case *queryMsg:
+		return true
+	}
+	return false
+}
+
 func (m *poolMailbox) PostSystemMessage(msg any) { m.schedule(m.post(msg, true)) }
 
 func (m *poolMailbox) schedule(idle bool) {

@@ -132,3 +132,40 @@ func TestSenderRunsOnlyItsBatch(t *testing.T) {
 		t.Fatalf("handled %v, want the other batch last", inv.handled)
 	}
 }
+
+// TestAskerRunsQueryWhenIdle: a query to an idle tenant actor runs on the
+// asker's goroutine (which would only wait); one that arrives while the
+// actor is busy goes to the workers like any other message.
+func TestAskerRunsQueryWhenIdle(t *testing.T) {
+	work := make(chan *poolMailbox, 1)
+	m := &poolMailbox{work: work}
+	inv := &recordingInvoker{}
+	m.RegisterHandlers(inv, nil)
+	idleQuery, busyQuery, batch := &queryMsg{}, &queryMsg{}, &Batch{here: true}
+	inv.onUser = func(msg any) {
+		if msg == any(batch) {
+			m.PostUserMessage(busyQuery)
+		}
+	}
+
+	m.PostUserMessage(idleQuery)
+	if len(inv.handled) != 1 || inv.handled[0] != any(idleQuery) {
+		t.Fatalf("a query to an idle actor: handled %v on the asker, want the query", inv.handled)
+	}
+	select {
+	case <-work:
+		t.Fatal("a query the asker ran was also handed to the workers")
+	default:
+	}
+
+	m.PostUserMessage(batch)
+	if len(inv.handled) != 2 {
+		t.Fatalf("the query that arrived while the actor was busy ran on its asker: %v", inv.handled)
+	}
+	queued := <-work
+	queued.mu.Lock()
+	queued.drain()
+	if len(inv.handled) != 3 || inv.handled[2] != any(busyQuery) {
+		t.Fatalf("handled %v, want the busy query last, by a worker", inv.handled)
+	}
+}
