@@ -15,8 +15,9 @@ import (
 )
 
 // Proposer groups concurrent commands into one Raft entry (group commit)
-// and hands each proposer its own outcome. Entries are pipelined: the next
-// batch is proposed while earlier ones replicate.
+// and hands each proposer its own outcome. Up to Config.MaxInflight
+// entries are in flight at once; what arrives meanwhile gathers into the
+// next one.
 type Proposer struct {
 	r        *raft.Raft
 	cfg      Config
@@ -105,9 +106,8 @@ func (p *Proposer) close() {
 // batchLoop gathers proposals into entries. Whatever has gathered is
 // proposed at once while fewer than MaxInflight entries are in flight;
 // otherwise proposals keep gathering (up to a full batch) until an entry
-// completes. Idle, a proposal goes out alone and at once; under load the
-// entries in flight keep the log writing and the FSM applying at the same
-// time, and what gathers behind them makes the entries large.
+// completes. Idle, a proposal goes out alone and at once; under load what
+// gathers behind the entries in flight makes the entries large.
 func (p *Proposer) batchLoop() {
 	defer p.wg.Done()
 	defer close(p.inflight)
