@@ -42,6 +42,13 @@ func TestRawConnAnswers(t *testing.T) {
 		if err := conn.post("/created", "k", nil, &v); err != nil || v.ID != 7 {
 			t.Fatalf("round %d: /created: %v, id %d", round, err, v.ID)
 		}
+		var id uint64
+		if err := conn.post("/created", "k", nil, &id); err != nil || id != 7 {
+			t.Fatalf("round %d: /created, id scanned: %v, id %d", round, err, id)
+		}
+		if err := conn.post("/big", "k", nil, &id); err == nil {
+			t.Fatalf("round %d: /big has no id, scanned %d", round, id)
+		}
 		if err := conn.post("/created", "k", nil, nil); err != nil {
 			t.Fatalf("round %d: /created, body discarded: %v", round, err)
 		}
