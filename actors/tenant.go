@@ -166,6 +166,9 @@ type Tenant struct {
 	// agents counts the users with the agent role, for limits.maxAgents;
 	// setUser and updateUser keep it.
 	agents int
+	// byName finds a user by name, case folded (foldName), for the
+	// uniqueness of names; setUser keeps it.
+	byName map[string]UserID
 	port   func(d *Domain, op *domainOp, r *opResult) // nil: call the domain directly
 	op     domainOp
 	res    opResult
@@ -266,11 +269,20 @@ func (c *callbackTable) UnmarshalJSON(b []byte) error {
 
 // setUser adds (u non-nil) or removes a user.
 func (t *Tenant) setUser(id UserID, u *User) {
-	if old := t.userByID(id); old != nil && old.isAgent() {
-		t.agents--
+	if old := t.userByID(id); old != nil {
+		if old.isAgent() {
+			t.agents--
+		}
+		delete(t.byName, foldName(old.Name))
 	}
-	if u != nil && u.isAgent() {
-		t.agents++
+	if u != nil {
+		if u.isAgent() {
+			t.agents++
+		}
+		if t.byName == nil {
+			t.byName = map[string]UserID{}
+		}
+		t.byName[foldName(u.Name)] = id
 	}
 	setIndexed(t.Users, &t.users, id, u)
 }
@@ -288,7 +300,7 @@ func (t *Tenant) userByID(id UserID) *User {
 // does not put where they are, and agents that are not users, so neither
 // index grows past the tenant's users and callbacks.
 func (t *Tenant) reindex() error {
-	t.users, t.agents = nil, 0
+	t.users, t.agents, t.byName = nil, 0, nil
 	for _, id := range sortedKeys(t.Users) {
 		t.setUser(id, t.Users[id])
 	}
@@ -729,10 +741,8 @@ func (t *Tenant) createUser(x *opCtx, by Principal, c *CreateUser) (uint64, erro
 	if err := t.validPositions(c.Positions, c.Memberships, c.Groups); err != nil {
 		return 0, err
 	}
-	for _, u := range t.Users {
-		if strings.EqualFold(u.Name, c.Name) {
-			return 0, refuse(ErrConflict, "name", "a user is already named %q", c.Name)
-		}
+	if _, taken := t.byName[foldName(c.Name)]; taken {
+		return 0, refuse(ErrConflict, "name", "a user is already named %q", c.Name)
 	}
 	if len(c.FullName) > maxNameLen {
 		return 0, invalid("fullName", "must be at most %d characters", maxNameLen)

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode"
 )
 
 // sortedKeys returns a map's keys in ascending order: the core iterates
@@ -44,4 +46,20 @@ func setIndexed[K ~uint32, V comparable](m map[K]V, dense *[]V, id K, v V) {
 		*dense = append(*dense, make([]V, int(id)+1-len(*dense))...)
 	}
 	(*dense)[id] = v
+}
+
+// foldName is the key under which names that strings.EqualFold finds
+// equal meet: each rune replaced by the smallest rune of its Unicode
+// simple case-folding orbit (K, k and the Kelvin sign all become K).
+func foldName(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
