@@ -244,9 +244,9 @@ func (s *System) Snapshot() ([]byte, error) {
 // of that tenant whose outcome has been returned. fn must only read. The
 // answer comes back on a channel, not a future: reads are the API's most
 // frequent request. When the actor is idle, fn runs on the caller's
-// goroutine (see handledBySender). A tenant deleted while the query is on its way may
-// stop its actor with the query unread: the query is then answered "not
-// found" when the directory says the tenant is gone.
+// goroutine (see handledBySender). A tenant deleted while the query is on
+// its way may stop its actor with the query unread: the query is then
+// answered "not found" when the directory says the tenant is gone.
 func (s *System) Query(tenant TenantID, fn func(*Tenant) error) error {
 	ref := s.tenantRef(tenant)
 	if ref == nil {
@@ -744,8 +744,9 @@ func (m *directMailbox) run(idle bool) {
 // poolMailbox is a tenant actor's mailbox: when a message arrives while
 // the actor is idle, the mailbox goes to the System's workers (see
 // System.worker), one of which drains it; a Batch marked here and a query
-// are handled by their sender instead (see handledBySender). A tenant's messages are
-// handled one at a time and in order; tenants run in parallel.
+// are handled by their sender instead (see handledBySender). A tenant's
+// messages are handled one at a time and in order; tenants run in
+// parallel.
 type poolMailbox struct {
 	mailbox
 	work chan<- *poolMailbox
@@ -764,6 +765,7 @@ func (m *poolMailbox) PostUserMessage(msg any) {
 	}
 	m.schedule(idle)
 }
+
 // handledBySender says whether the sender of msg runs it itself when the
 // tenant actor is idle, instead of handing it to a worker and waiting: the
 // last batch of ApplyBatches, and a query, whose asker would only wait.
