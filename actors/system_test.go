@@ -88,15 +88,35 @@ func (r *recordingInvoker) InvokeUserMessage(msg any) {
 }
 func (r *recordingInvoker) EscalateFailure(reason any, _ any) { panic(reason) }
 
+// recordedMailbox is a tenant mailbox whose messages are recorded; the
+// channel receives it when it is handed to the workers.
+func recordedMailbox() (*poolMailbox, *recordingInvoker, chan *poolMailbox) {
+	work := make(chan *poolMailbox, 1)
+	m := &poolMailbox{work: work}
+	inv := &recordingInvoker{}
+	m.RegisterHandlers(inv, nil)
+	return m, inv, work
+}
+
+// workerDrains plays the worker the mailbox was handed to; what names
+// the message expected to have been handed on, for the failure message.
+func workerDrains(t *testing.T, work chan *poolMailbox, what string) {
+	t.Helper()
+	select {
+	case m := <-work:
+		m.mu.Lock()
+		m.drain()
+	default:
+		t.Fatalf("%s was not handed to the workers", what)
+	}
+}
+
 // TestSenderRunsOnlyItsBatch: ApplyBatches' last batch runs on the sender's
 // goroutine when the tenant actor is idle, and only that batch: a message
 // that arrives meanwhile (a query, say) is handed to the workers, so it
 // never holds up the log's apply path.
 func TestSenderRunsOnlyItsBatch(t *testing.T) {
-	work := make(chan *poolMailbox, 1)
-	m := &poolMailbox{work: work}
-	inv := &recordingInvoker{}
-	m.RegisterHandlers(inv, nil)
+	m, inv, work := recordedMailbox()
 	batch, query := &Batch{here: true}, "query"
 	inv.onUser = func(msg any) {
 		if msg == any(batch) {
@@ -108,13 +128,7 @@ func TestSenderRunsOnlyItsBatch(t *testing.T) {
 	if len(inv.handled) != 1 || inv.handled[0] != any(batch) {
 		t.Fatalf("the sender handled %v, want its batch only", inv.handled)
 	}
-	select {
-	case queued := <-work:
-		queued.mu.Lock()
-		queued.drain()
-	default:
-		t.Fatal("the query was not handed to the workers")
-	}
+	workerDrains(t, work, "the query")
 	if len(inv.handled) != 2 || inv.handled[1] != any(query) {
 		t.Fatalf("handled %v, want the batch, then the query", inv.handled)
 	}
@@ -125,9 +139,7 @@ func TestSenderRunsOnlyItsBatch(t *testing.T) {
 	if len(inv.handled) != 2 {
 		t.Fatalf("a batch not marked here ran on the sender: %v", inv.handled)
 	}
-	got := <-work
-	got.mu.Lock()
-	got.drain()
+	workerDrains(t, work, "the other batch")
 	if len(inv.handled) != 3 || inv.handled[2] != any(other) {
 		t.Fatalf("handled %v, want the other batch last", inv.handled)
 	}
@@ -137,10 +149,7 @@ func TestSenderRunsOnlyItsBatch(t *testing.T) {
 // asker's goroutine (which would only wait); one that arrives while the
 // actor is busy goes to the workers like any other message.
 func TestAskerRunsQueryWhenIdle(t *testing.T) {
-	work := make(chan *poolMailbox, 1)
-	m := &poolMailbox{work: work}
-	inv := &recordingInvoker{}
-	m.RegisterHandlers(inv, nil)
+	m, inv, work := recordedMailbox()
 	idleQuery, busyQuery, batch := &queryMsg{}, &queryMsg{}, &Batch{here: true}
 	inv.onUser = func(msg any) {
 		if msg == any(batch) {
@@ -162,9 +171,7 @@ func TestAskerRunsQueryWhenIdle(t *testing.T) {
 	if len(inv.handled) != 2 {
 		t.Fatalf("the query that arrived while the actor was busy ran on its asker: %v", inv.handled)
 	}
-	queued := <-work
-	queued.mu.Lock()
-	queued.drain()
+	workerDrains(t, work, "the busy query")
 	if len(inv.handled) != 3 || inv.handled[2] != any(busyQuery) {
 		t.Fatalf("handled %v, want the busy query last, by a worker", inv.handled)
 	}
