@@ -331,7 +331,7 @@ func createBody(queue uint64) []byte {
 // result and is reported as a metric: p99 <= 10 ms at 30,000 creates/s
 // leaves room for at most about 150-250 requests in flight.
 func BenchmarkAPICreate(b *testing.B) {
-	for _, clients := range []int{64, 128, 256} {
+	for _, clients := range []int{64, 96, 128, 256} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchCreate(b, clients) })
 	}
 }
@@ -432,17 +432,18 @@ func closedLoop(b *testing.B, s *apiServer, clients int, what string, do func(co
 //     own connection, so each create costs three requests (create, accept,
 //     complete) and an SSE event: rate=10000 is ~30,000 requests/s, the
 //     steady state of a centre whose agents finish as fast as callbacks
-//     arrive.
+//     arrive (rate=5000 is half that load).
 //   - agents=idle: one available agent per create, each keeping the offer
 //     it gets: a burst of callbacks meeting a staffed floor, each create
 //     one request and an SSE event. This is the routing and streaming
 //     latency at that create rate, without the agents' own traffic.
 func BenchmarkAPIOffer(b *testing.B) {
-	for _, rate := range []int{1000, 10000} {
-		for _, cycle := range []bool{true, false} {
-			mode := map[bool]string{true: "cycle", false: "idle"}[cycle]
-			b.Run(fmt.Sprintf("rate=%d/agents=%s", rate, mode), func(b *testing.B) { benchOffer(b, rate, cycle) })
-		}
+	for _, run := range []struct {
+		rate  int
+		cycle bool
+	}{{1000, true}, {1000, false}, {5000, true}, {10000, true}, {10000, false}} {
+		mode := map[bool]string{true: "cycle", false: "idle"}[run.cycle]
+		b.Run(fmt.Sprintf("rate=%d/agents=%s", run.rate, mode), func(b *testing.B) { benchOffer(b, run.rate, run.cycle) })
 	}
 }
 

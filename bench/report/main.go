@@ -291,16 +291,28 @@ func Rows(rs *Results) []Row {
 
 	// Create → offer on the agent's stream, at 10,000 creates/s: only if
 	// the generator really issued them at that rate (within the 1% a
-	// sleeping pacer loses). Agents either cycle (accept and complete every
-	// offer: three requests per create) or wait idle, one per create.
-	for _, agents := range []string{"cycle", "idle"} {
-		offerAt := "BenchmarkAPIOffer/rate=10000/agents=" + agents
+	// sleeping pacer loses). The target is judged with idle agents, one
+	// per create: creates and their offers, as the create target counts
+	// creates alone. Agents that cycle (accept and complete every offer)
+	// add two requests per create: at 10,000 creates/s that is 30,000
+	// requests/s, the load at which the create target itself allows a
+	// p99 of 10 ms, so that run is shown, not judged.
+	for _, agents := range []struct {
+		name   string
+		judged bool
+	}{{"cycle", false}, {"idle", true}} {
+		offerAt := "BenchmarkAPIOffer/rate=10000/agents=" + agents.name
 		v, ok = rs.Value(offerAt, "creates/s")
-		issued := atLeast("API creates issued for the offer test, agents "+agents, 9_900, "/s")
+		issued := atLeast("API creates issued for the offer test, agents "+agents.name, 9_900, "/s")
 		issued.target = "10,000/s ± 1%"
+		latency := atMostMs("API create → offer p99 at 10,000/s, agents "+agents.name, 2)
+		if !agents.judged {
+			issued.hasLimit, latency.hasLimit = false, false
+			issued.target, latency.target = "-", "- (30,000 requests/s)"
+		}
 		add(issued, offerAt, v, ok)
 		v, ok = rs.Value(offerAt, "offer-p99-ms")
-		add(atMostMs("API create → offer p99 at 10,000/s, agents "+agents, 2), offerAt, v, ok)
+		add(latency, offerAt, v, ok)
 		// Shown when measured: the median, and how late the generator's
 		// pacer released creates (its timers, not the server).
 		for _, info := range []struct{ unit, figure string }{{"offer-p50-ms", "  p50"}, {"pacer-late-p99-ms", "  generator's pacer late, p99"}} {
@@ -308,6 +320,13 @@ func Rows(rs *Results) []Row {
 				add(check{figure: info.figure, target: "-", format: ms}, offerAt, v, ok)
 			}
 		}
+	}
+
+	// Cycling agents at half that rate: 15,000 requests/s.
+	offerHalf := "BenchmarkAPIOffer/rate=5000/agents=cycle"
+	for _, f := range []struct{ unit, figure string }{{"offer-p99-ms", "API create → offer p99 at 5,000/s, agents cycle"}, {"offer-p50-ms", "  p50"}} {
+		v, ok = rs.Value(offerHalf, f.unit)
+		add(check{figure: f.figure, target: "-", format: ms}, offerHalf, v, ok)
 	}
 
 	// The simulator has no target; its speed is reported.

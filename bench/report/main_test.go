@@ -23,8 +23,8 @@ func sample(t *testing.T) *Results {
 
 func TestParse(t *testing.T) {
 	rs := sample(t)
-	if len(rs.Order) != 20 {
-		t.Errorf("Parse found %d benchmarks, want 20: %v", len(rs.Order), rs.Order)
+	if len(rs.Order) != 22 {
+		t.Errorf("Parse found %d benchmarks, want 22: %v", len(rs.Order), rs.Order)
 	}
 	for _, tt := range []struct {
 		name, unit string
@@ -73,7 +73,11 @@ func TestRows(t *testing.T) {
 		// the median of three runs meets both
 		{"cluster 3 nodes: rate with p99", "110,000/s, p99 19.00 ms (256 in flight)", Met, "Cluster/nodes=3/store=wal/batch=1024/proposers=256"},
 		{"API creates: rate with p99", "-", NotMeasured, ""},
-		{"API create → offer p99 at 10,000/s, agents cycle", "-", NotMeasured, ""},
+		// cycling agents are shown, not judged; idle agents are judged
+		{"API creates issued for the offer test, agents cycle", "8,808/s", Info, "APIOffer/rate=10000/agents=cycle"},
+		{"API create → offer p99 at 10,000/s, agents cycle", "110.20 ms", Info, "APIOffer/rate=10000/agents=cycle"},
+		{"API creates issued for the offer test, agents idle", "9,996/s", Met, "APIOffer/rate=10000/agents=idle"},
+		{"API create → offer p99 at 10,000/s, agents idle", "2.49 ms", Missed, "APIOffer/rate=10000/agents=idle"},
 		{"simulator, center day: sim hours", "12.0 h/s", Info, "Sim/center/agents=1000/callbacks=100k/day=1"},
 	} {
 		r, ok := byFigure[tt.figure]
