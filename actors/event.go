@@ -65,7 +65,7 @@ func (k EventKind) String() string {
 // core can append events without allocating. Fields that do not apply to a
 // kind are zero.
 //
-// The fields are ordered by size so the struct has no padding (88 bytes):
+// The fields are ordered by size so the struct packs into 80 bytes:
 // events are copied on every command.
 type Event struct {
 	At       int64 // unix nanoseconds of the command that caused it
