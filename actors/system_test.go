@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -111,6 +112,14 @@ func workerDrains(t *testing.T, work chan *poolMailbox, what string) {
 	}
 }
 
+// wantHandled fails unless the invoker handled exactly want, in order.
+func wantHandled(t *testing.T, inv *recordingInvoker, why string, want ...any) {
+	t.Helper()
+	if !slices.Equal(inv.handled, want) {
+		t.Fatalf("%s: handled %v, want %v", why, inv.handled, want)
+	}
+}
+
 // TestSenderRunsOnlyItsBatch: ApplyBatches' last batch runs on the sender's
 // goroutine when the tenant actor is idle, and only that batch: a message
 // that arrives meanwhile (a query, say) is handed to the workers, so it
@@ -125,24 +134,16 @@ func TestSenderRunsOnlyItsBatch(t *testing.T) {
 	}
 
 	m.PostUserMessage(batch)
-	if len(inv.handled) != 1 || inv.handled[0] != any(batch) {
-		t.Fatalf("the sender handled %v, want its batch only", inv.handled)
-	}
+	wantHandled(t, inv, "the sender runs its batch only", batch)
 	workerDrains(t, work, "the query")
-	if len(inv.handled) != 2 || inv.handled[1] != any(query) {
-		t.Fatalf("handled %v, want the batch, then the query", inv.handled)
-	}
+	wantHandled(t, inv, "the batch, then the query", batch, query)
 
 	// Idle again: a batch not marked here goes to the workers.
 	other := &Batch{}
 	m.PostUserMessage(other)
-	if len(inv.handled) != 2 {
-		t.Fatalf("a batch not marked here ran on the sender: %v", inv.handled)
-	}
+	wantHandled(t, inv, "a batch not marked here waits for a worker", batch, query)
 	workerDrains(t, work, "the other batch")
-	if len(inv.handled) != 3 || inv.handled[2] != any(other) {
-		t.Fatalf("handled %v, want the other batch last", inv.handled)
-	}
+	wantHandled(t, inv, "the other batch last", batch, query, other)
 }
 
 // TestAskerRunsQueryWhenIdle: a query to an idle tenant actor runs on the
@@ -158,9 +159,7 @@ func TestAskerRunsQueryWhenIdle(t *testing.T) {
 	}
 
 	m.PostUserMessage(idleQuery)
-	if len(inv.handled) != 1 || inv.handled[0] != any(idleQuery) {
-		t.Fatalf("a query to an idle actor: handled %v on the asker, want the query", inv.handled)
-	}
+	wantHandled(t, inv, "a query to an idle actor runs on the asker", idleQuery)
 	select {
 	case <-work:
 		t.Fatal("a query the asker ran was also handed to the workers")
@@ -168,11 +167,7 @@ func TestAskerRunsQueryWhenIdle(t *testing.T) {
 	}
 
 	m.PostUserMessage(batch)
-	if len(inv.handled) != 2 {
-		t.Fatalf("the query that arrived while the actor was busy ran on its asker: %v", inv.handled)
-	}
+	wantHandled(t, inv, "a query that arrives while the actor is busy waits for a worker", idleQuery, batch)
 	workerDrains(t, work, "the busy query")
-	if len(inv.handled) != 3 || inv.handled[2] != any(busyQuery) {
-		t.Fatalf("handled %v, want the busy query last, by a worker", inv.handled)
-	}
+	wantHandled(t, inv, "the busy query last, by a worker", idleQuery, batch, busyQuery)
 }
