@@ -74,9 +74,9 @@ func TestRows(t *testing.T) {
 		{"cluster 3 nodes: rate with p99", "110,000/s, p99 19.00 ms (256 in flight)", Met, "Cluster/nodes=3/store=wal/batch=1024/proposers=256"},
 		{"API creates: rate with p99", "-", NotMeasured, ""},
 		// cycling agents are shown, not judged; idle agents are judged
-		{"API creates issued for the offer test, agents cycle", "8,808/s", Info, "APIOffer/rate=10000/agents=cycle"},
+		{"API creates issued for the offer test at 10,000/s, agents cycle", "8,808/s", Info, "APIOffer/rate=10000/agents=cycle"},
 		{"API create → offer p99 at 10,000/s, agents cycle", "110.20 ms", Info, "APIOffer/rate=10000/agents=cycle"},
-		{"API creates issued for the offer test, agents idle", "9,996/s", Met, "APIOffer/rate=10000/agents=idle"},
+		{"API creates issued for the offer test at 10,000/s, agents idle", "9,996/s", Met, "APIOffer/rate=10000/agents=idle"},
 		{"API create → offer p99 at 10,000/s, agents idle", "2.49 ms", Missed, "APIOffer/rate=10000/agents=idle"},
 		{"simulator, center day: sim hours", "12.0 h/s", Info, "Sim/center/agents=1000/callbacks=100k/day=1"},
 	} {
