@@ -29,8 +29,8 @@ test-race:
 # bench/report prints the headline figures beside their targets, met or
 # MISSED, each the median of BENCHCOUNT runs (this machine's figures move
 # by a quarter from run to run). Each family has its own -benchtime so
-# that the whole run takes about seventeen minutes on two cores; a new benchmark
-# family needs a line here. BENCHTIME applies to the core and the log;
+# that the whole run takes about seventeen minutes on two cores; a new
+# benchmark family needs a line here. BENCHTIME applies to the core and the log;
 # every line has a timeout, so a stuck benchmark cannot hold the run.
 BENCH = $(GO) test -run '^$$' -benchmem -count $(BENCHCOUNT)
 bench:
