@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -36,15 +35,9 @@ func TestMain(m *testing.M) {
 // the Prometheus registry it exposes at /metrics.
 func startAPI(t *testing.T) (string, *prometheus.Registry) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raftAddr := l.Addr().String()
-	l.Close()
 	hub := api.NewHub()
 	cfg := cluster.DefaultConfig()
-	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), raftAddr, hub.Publish
+	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), freeAddr(t), hub.Publish
 	node, err := cluster.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
