@@ -14,6 +14,7 @@ type timings struct {
 	propose  prometheus.Histogram // proposal to outcome, on the leader
 	snapshot prometheus.Histogram // capturing and persisting a snapshot
 	restore  prometheus.Histogram
+	walSync  prometheus.Histogram // one sync of the WAL's written entries
 }
 
 func newTimings() *timings {
@@ -27,11 +28,15 @@ func newTimings() *timings {
 		propose:  h("ringback_proposal_duration_seconds", "Time from proposing a command to its outcome, on the leader.", fast),
 		snapshot: h("ringback_snapshot_duration_seconds", "Time to capture and persist a snapshot.", slow),
 		restore:  h("ringback_snapshot_restore_duration_seconds", "Time to restore the state from a snapshot.", slow),
+		// Every write waits for a sync: their tail is the node's latency
+		// floor, so the buckets resolve the fractions of a millisecond.
+		walSync: h("ringback_wal_fsync_duration_seconds", "Time to sync written log entries to disk (the WAL store only); every acknowledged write waits for one.",
+			[]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}),
 	}
 }
 
 func (t *timings) all() []prometheus.Collector {
-	return []prometheus.Collector{t.apply, t.propose, t.snapshot, t.restore}
+	return []prometheus.Collector{t.apply, t.propose, t.snapshot, t.restore, t.walSync}
 }
 
 // Collector exposes a node's Raft state as Prometheus metrics.

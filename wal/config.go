@@ -1,6 +1,9 @@
 package wal
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Config holds the WAL's tunables. Start from DefaultConfig.
 type Config struct {
@@ -23,6 +26,11 @@ type Config struct {
 
 	// FS is the file system; nil means OSFS.
 	FS FS
+
+	// OnSync, if set, is told how long each sync of written entries took:
+	// every write waits for one, so their latency bounds the log's. It
+	// runs on the writing goroutine and must return quickly.
+	OnSync func(time.Duration)
 }
 
 // DefaultConfig returns the configuration Open uses before options apply.
@@ -68,3 +76,6 @@ func WithPreallocate(on bool) Option { return func(c *Config) { c.Preallocate = 
 
 // WithFS sets Config.FS.
 func WithFS(fs FS) Option { return func(c *Config) { c.FS = fs } }
+
+// WithOnSync sets Config.OnSync.
+func WithOnSync(f func(time.Duration)) Option { return func(c *Config) { c.OnSync = f } }

@@ -3,6 +3,7 @@ package wal
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -224,5 +225,32 @@ func TestStoreLogsAllocs(t *testing.T) {
 	})
 	if allocs > 4 {
 		t.Fatalf("StoreLogs of 64 entries: %.1f allocations, want at most 4", allocs)
+	}
+}
+
+// TestOnSync checks that each write's sync is reported, and nothing else:
+// stable-store writes and deletions are not entry syncs.
+func TestOnSync(t *testing.T) {
+	var syncs []time.Duration
+	w := mustOpen(t, t.TempDir(), WithPreallocate(false), WithOnSync(func(d time.Duration) { syncs = append(syncs, d) }))
+	defer mustClose(t, w)
+	for i := uint64(0); i < 3; i++ {
+		if err := w.StoreLogs(entries(1+10*i, 10+10*i, 1)); err != nil {
+			t.Fatalf("StoreLogs = %v", err)
+		}
+	}
+	if err := w.SetUint64([]byte("term"), 2); err != nil {
+		t.Fatalf("SetUint64 = %v", err)
+	}
+	if err := w.DeleteRange(1, 5); err != nil {
+		t.Fatalf("DeleteRange = %v", err)
+	}
+	if len(syncs) != 3 {
+		t.Fatalf("OnSync called %d times for 3 writes, want 3", len(syncs))
+	}
+	for i, d := range syncs {
+		if d <= 0 {
+			t.Errorf("sync %d reported as %v, want a positive duration", i, d)
+		}
 	}
 }

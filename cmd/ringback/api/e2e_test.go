@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -372,6 +373,10 @@ func TestMetricsLint(t *testing.T) {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	// Every write waited for a sync of the WAL, and each was timed.
+	if m := regexp.MustCompile(`(?m)^ringback_wal_fsync_duration_seconds_count (\d+)$`).FindSubmatch(raw); m == nil || string(m[1]) == "0" {
+		t.Errorf("metrics show no timed WAL sync: %q", m)
 	}
 	problems, err := promlint.New(bytes.NewReader(raw)).Lint()
 	if err != nil {
