@@ -316,11 +316,21 @@ func Rows(rs *Results) []Row {
 		add(issued, offerAt, v, ok)
 		v, ok = rs.Value(offerAt, "offer-p99-ms")
 		add(latency, offerAt, v, ok)
-		// Shown when measured: the median, and how late the generator's
-		// pacer released creates (its timers, not the server).
-		for _, info := range []struct{ unit, figure string }{{"offer-p50-ms", "  p50"}, {"pacer-late-p99-ms", "  generator's pacer late, p99"}} {
+		// Shown when measured: the median; how late the generator's pacer
+		// released creates (its timers, not the server); and the disk:
+		// every create waits for a sync of the log, so the share of slow
+		// syncs shows through in the p99.
+		for _, info := range []struct {
+			unit, figure string
+			format       func(float64) string
+		}{
+			{"offer-p50-ms", "  p50", ms},
+			{"pacer-late-p99-ms", "  generator's pacer late, p99", ms},
+			{"sync-mean-us", "  log syncs: mean", func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + " µs" }},
+			{"syncs-over-0.5ms-%", "  log syncs over 0.5 ms", func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }},
+		} {
 			if v, ok := rs.Value(offerAt, info.unit); ok {
-				add(check{figure: info.figure, target: "-", format: ms}, offerAt, v, ok)
+				add(check{figure: info.figure, target: "-", format: info.format}, offerAt, v, ok)
 			}
 		}
 	}

@@ -49,9 +49,9 @@ func TestParse(t *testing.T) {
 
 func TestRows(t *testing.T) {
 	rows := Rows(sample(t))
-	byFigure := map[string]Row{}
+	byFigure := map[string]Row{} // figure|benchmark: the offer runs share their detail rows' names
 	for _, r := range rows {
-		byFigure[r.Figure] = r
+		byFigure[r.Figure+"|"+r.From] = r
 	}
 	for _, tt := range []struct {
 		figure, measured, status, from string
@@ -78,9 +78,12 @@ func TestRows(t *testing.T) {
 		{"API create → offer p99 at 10,000/s, agents cycle", "110.20 ms", Info, "APIOffer/rate=10000/agents=cycle"},
 		{"API creates issued for the offer test at 10,000/s, agents idle", "9,996/s", Met, "APIOffer/rate=10000/agents=idle"},
 		{"API create → offer p99 at 10,000/s, agents idle", "2.49 ms", Missed, "APIOffer/rate=10000/agents=idle"},
+		{"  p50", "0.77 ms", Info, "APIOffer/rate=10000/agents=idle"},
+		{"  log syncs: mean", "199 µs", Info, "APIOffer/rate=10000/agents=idle"},
+		{"  log syncs over 0.5 ms", "2.0%", Info, "APIOffer/rate=10000/agents=idle"},
 		{"simulator, center day: sim hours", "12.0 h/s", Info, "Sim/center/agents=1000/callbacks=100k/day=1"},
 	} {
-		r, ok := byFigure[tt.figure]
+		r, ok := byFigure[tt.figure+"|"+tt.from]
 		if !ok || r.Measured != tt.measured || r.Status != tt.status || r.From != tt.from {
 			t.Errorf("row %q = %+v, want measured %q, status %q, from %q", tt.figure, r, tt.measured, tt.status, tt.from)
 		}
