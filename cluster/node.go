@@ -135,8 +135,8 @@ func (n *Node) openStores() (raft.LogStore, raft.StableStore, raft.SnapshotStore
 			n.closers = append(n.closers, b.Close)
 			logs, stable = b, b
 		default:
-			synced := n.fsm.timings.walSync
-			w, err := wal.Open(filepath.Join(c.DataDir, "wal"), wal.WithOnSync(func(d time.Duration) { synced.Observe(d.Seconds()) }))
+			syncTimes := n.fsm.timings.walSync
+			w, err := wal.Open(filepath.Join(c.DataDir, "wal"), wal.WithOnSync(func(d time.Duration) { syncTimes.Observe(d.Seconds()) }))
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("cluster: open wal: %w", err)
 			}

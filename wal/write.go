@@ -359,12 +359,12 @@ func (w *WAL) flush(seg *segment, batch []*request) error {
 	if _, err := seg.f.WriteAt(buf, start); err != nil {
 		return w.fail(fmt.Errorf("wal: write %s at offset %d: %w", seg.name, start, err))
 	}
-	synced := time.Now()
+	syncStart := time.Now()
 	if err := seg.f.Sync(); err != nil {
 		return w.fail(fmt.Errorf("wal: sync %s: %w", seg.name, err))
 	}
 	if w.cfg.OnSync != nil {
-		w.cfg.OnSync(time.Since(synced))
+		w.cfg.OnSync(time.Since(syncStart))
 	}
 	w.mu.Lock()
 	pos := start

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -142,13 +143,10 @@ func startServerProcess(t *testing.T, dir string) string {
 // leading says whether the server at addr answers its health check as a
 // ready leader.
 func leading(addr string) bool {
-	resp, err := http.Get("http://" + addr + "/v1/health")
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
+	c := &apiClient{base: "http://" + addr, http: http.DefaultClient}
 	var h struct{ Leader, Ready bool }
-	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Leader && h.Ready
+	_, err := c.get(context.Background(), "/v1/health", &h)
+	return err == nil && h.Leader && h.Ready
 }
 
 func freeAddr(t *testing.T) string {
