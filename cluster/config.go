@@ -48,8 +48,9 @@ type Config struct {
 	SnapshotInterval  time.Duration // how often to check the threshold
 	TrailingLogs      uint64        // entries kept after a snapshot
 	MaxBatch          int           // commands per log entry (group commit)
-	// MaxInflight: entries proposed and not yet applied; more proposals
-	// wait and batch. One is best with hashicorp/raft: its leader loop
+	// MaxInflight: entries proposed that the FSM has not started to apply
+	// (an entry being applied has given its place to the next one, see
+	// places); more proposals wait and batch. One is best with hashicorp/raft: its leader loop
 	// picks at random between taking a new entry and committing the ones
 	// written, so a second entry in flight often holds the first one's
 	// commit (and its offers) back by a whole disk sync. Measured with

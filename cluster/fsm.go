@@ -34,6 +34,10 @@ type FSM struct {
 	idx      [][]int
 	dec      entryDecoder         // its memory is reused entry to entry
 	onEvents func([]actors.Event) // set before raft starts
+	// Told of each command entry as it starts to apply and once it has its
+	// outcomes (the proposer's places); set before raft starts.
+	applying   func(data []byte)
+	hasOutcome func(data []byte, outs []actors.Outcome)
 
 	httpAddrs sync.Map // server ID -> HTTP address, from Announce entries
 
@@ -65,13 +69,20 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue
 		}
+		if f.applying != nil {
+			f.applying(l.Data)
+		}
 		e, err := f.dec.decode(l.Data)
 		if err != nil {
 			panic(fmt.Sprintf("cluster: stopping: log index %d term %d: %v", l.Index, l.Term, err))
 		}
 		f.lastTime = max(f.lastTime, e.Time)
 		start := time.Now()
-		out[i] = f.applyEntry(e.Commands, time.Unix(0, f.lastTime))
+		outs := f.applyEntry(e.Commands, time.Unix(0, f.lastTime))
+		out[i] = outs
+		if f.hasOutcome != nil {
+			f.hasOutcome(l.Data, outs)
+		}
 		f.timings.apply.Observe(time.Since(start).Seconds())
 	}
 	if len(logs) > 0 {

@@ -51,7 +51,8 @@ func Open(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, fsm: NewFSM(), stop: make(chan struct{})}
-	n.fsm.onEvents = cfg.OnEvents
+	pl := newPlaces()
+	n.fsm.onEvents, n.fsm.applying, n.fsm.hasOutcome = cfg.OnEvents, pl.applying, pl.applied
 	fail := func(err error) (*Node, error) {
 		n.closeStores()
 		n.fsm.Close()
@@ -97,7 +98,7 @@ func Open(cfg Config) (*Node, error) {
 		return fail(fmt.Errorf("cluster: start raft: %w", err))
 	}
 	n.raft = r
-	n.prop = newProposer(r, cfg)
+	n.prop = newProposer(r, cfg, pl)
 	n.prop.took = n.fsm.timings.propose
 	n.wg.Add(3)
 	go n.tickLoop()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -16,14 +17,14 @@ import (
 
 // Proposer groups concurrent commands into one Raft entry (group commit)
 // and hands each proposer its own outcome. Up to Config.MaxInflight
-// entries are in flight at once; what arrives meanwhile gathers into the
-// next one.
+// entries are in flight (proposed, not yet applying) at once; what arrives
+// meanwhile gathers into the next one.
 type Proposer struct {
 	r        *raft.Raft
 	cfg      Config
 	in       chan *proposal
-	inflight chan inflight
-	freed    chan struct{} // an entry in flight completed
+	inflight chan *entry
+	places   *places
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	took     prometheus.Histogram // proposal latency; nil: not measured
@@ -45,17 +46,108 @@ type proposalResult struct {
 	err error
 }
 
-type inflight struct {
+// entry is one proposed log entry in flight.
+type entry struct {
 	f     raft.ApplyFuture
 	batch []*proposal
+	data  []byte // the bytes handed to raft
+	// freed: its place in flight is free (places.free); answered: its
+	// proposers have their results or are being given them (claim).
+	freed, answered atomic.Bool
 }
 
-func newProposer(r *raft.Raft, cfg Config) *Proposer {
+// claim reports whether the caller is the one to answer the entry's
+// proposers: the FSM as soon as it has the outcomes, or resultLoop from
+// raft's answer (or its failure), whichever comes first, never both.
+func (e *entry) claim() bool { return e.answered.CompareAndSwap(false, true) }
+
+// places frees an entry's place in flight as soon as the FSM starts to
+// apply it, not when its outcomes come back: the next entry's disk write
+// then overlaps this one's apply, which on a busy leader takes as long as
+// the write. By then raft's leader loop has taken the entry's commit, so
+// the next entry cannot hold it back (see Config.MaxInflight). On the
+// leader hashicorp/raft gives the FSM the very log it was handed, so the
+// data's first byte names the entry; where it does not (a follower, a log
+// read back from the store), the place is freed with the outcome, as a
+// fallback. The FSM calls applying from raft's FSM goroutine; the proposer
+// calls the rest.
+type places struct {
+	freed chan struct{} // a place in flight was freed
+	mu    sync.Mutex
+	queue []*entry // in flight and not yet seen by the FSM, oldest first
+	// applyingNow is the entry the FSM is applying, if it is one of ours;
+	// touched only on the FSM goroutine.
+	applyingNow *entry
+	fromFSM     atomic.Uint64 // entries answered by the FSM (tests see the fast path is taken)
+}
+
+func newPlaces() *places { return &places{freed: make(chan struct{}, 1024)} }
+
+func (pl *places) add(e *entry) {
+	pl.mu.Lock()
+	pl.queue = append(pl.queue, e)
+	pl.mu.Unlock()
+}
+
+// applying is told of each command entry the FSM starts to apply.
+func (pl *places) applying(data []byte) {
+	pl.mu.Lock()
+	var e *entry
+	if len(pl.queue) > 0 && sameBytes(pl.queue[0].data, data) {
+		e = pl.queue[0]
+		pl.queue = slices.Delete(pl.queue, 0, 1)
+	}
+	pl.mu.Unlock()
+	pl.applyingNow = e
+	if e != nil {
+		pl.free(e)
+	}
+}
+
+// applied is told of each command entry's outcomes as soon as the FSM has
+// them: for an entry of ours the proposers get them at once, without
+// waiting for raft to answer the entry's future.
+func (pl *places) applied(data []byte, outs []actors.Outcome) {
+	e := pl.applyingNow
+	pl.applyingNow = nil
+	if e == nil || !sameBytes(e.data, data) || len(outs) != len(e.batch) || !e.claim() {
+		return
+	}
+	pl.fromFSM.Add(1)
+	for i, pr := range e.batch {
+		pr.done <- proposalResult{out: outs[i]}
+	}
+}
+
+// done is told that an entry's outcome (or failure) is known.
+func (pl *places) done(e *entry) {
+	pl.mu.Lock()
+	if i := slices.Index(pl.queue, e); i >= 0 {
+		pl.queue = slices.Delete(pl.queue, i, i+1)
+	}
+	pl.mu.Unlock()
+	pl.free(e)
+}
+
+// free frees e's place once, whichever of applying and done comes first.
+// At most MaxInflight places are taken, so the send never blocks.
+func (pl *places) free(e *entry) {
+	if e.freed.CompareAndSwap(false, true) {
+		pl.freed <- struct{}{}
+	}
+}
+
+// sameBytes reports whether a and b are the same memory, not just equal.
+func sameBytes(a, b []byte) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
+}
+
+func newProposer(r *raft.Raft, cfg Config, pl *places) *Proposer {
 	p := &Proposer{
 		r: r, cfg: cfg,
 		in:       make(chan *proposal, cfg.MaxBatch*4),
-		inflight: make(chan inflight, 1024),
-		freed:    make(chan struct{}, 1024),
+		inflight: make(chan *entry, 1024),
+		places:   pl,
 		stop:     make(chan struct{}),
 	}
 	p.wg.Add(2)
@@ -138,7 +230,7 @@ func (p *Proposer) batchLoop() {
 					break drain
 				}
 			}
-		case <-p.freed:
+		case <-p.places.freed:
 			inFlight--
 		case <-p.stop:
 			fail(batch, ErrClosed)
@@ -155,8 +247,10 @@ func (p *Proposer) propose(batch []*proposal, buf []byte) []byte {
 	for _, pr := range batch {
 		buf = append(buf, pr.enc...)
 	}
-	f := p.r.Apply(bytes.Clone(buf), p.cfg.ApplyTimeout)
-	p.inflight <- inflight{f: f, batch: slices.Clone(batch)}
+	e := &entry{data: bytes.Clone(buf), batch: slices.Clone(batch)}
+	p.places.add(e) // before raft has it, so the FSM cannot miss it
+	e.f = p.r.Apply(e.data, p.cfg.ApplyTimeout)
+	p.inflight <- e
 	return buf
 }
 
@@ -173,12 +267,15 @@ func (p *Proposer) drain() {
 }
 
 // resultLoop waits for each entry in order, says it completed and
-// delivers the outcomes.
+// delivers the outcomes, unless the FSM already has.
 func (p *Proposer) resultLoop() {
 	defer p.wg.Done()
 	for in := range p.inflight {
 		err := p.wait(in.f)
-		p.freed <- struct{}{}
+		p.places.done(in)
+		if !in.claim() {
+			continue // the FSM answered
+		}
 		if err != nil {
 			if errors.Is(err, raft.ErrNotLeader) {
 				fail(in.batch, ErrNotLeader)
