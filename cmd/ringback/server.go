@@ -229,6 +229,7 @@ func runServer(ctx context.Context, f serverFlags, out interface{ Write([]byte) 
 		return err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(hub.Close) // offer streams end, so that Shutdown need not wait them out
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("ringback serving", "http", "http://"+ln.Addr().String(), "raft", f.RaftAddr, "data", f.DataDir, "store", f.Store)

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/ringbackhq/ringback/cluster"
 )
@@ -60,5 +67,75 @@ func TestServerMemoryPolicy(t *testing.T) {
 		if err := bad.flags.validate(); err == nil || !strings.Contains(err.Error(), bad.names) {
 			t.Errorf("validate %+v: %v, want an error naming %s", bad.flags, err, bad.names)
 		}
+	}
+}
+
+// Stopping a server ends the agents' open offer streams at once, so the
+// shutdown does not wait out its grace period (10 s) for streams that
+// would never end by themselves, and agents can reconnect elsewhere.
+func TestServerStopEndsOfferStreams(t *testing.T) {
+	t.Setenv("RINGBACK_OPERATOR_TOKEN", testOperatorToken)
+	var f serverFlags
+	fs := pflag.NewFlagSet("server", pflag.ContinueOnError)
+	f.register(fs)
+	addr := freeAddr(t)
+	if err := fs.Parse([]string{"--data-dir", t.TempDir(), "--http-addr", addr, "--raft-addr", freeAddr(t), "--log-level", "error"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- runServer(ctx, f, io.Discard) }()
+	for deadline := time.Now().Add(10 * time.Second); !leading(addr); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server never became a ready leader")
+		}
+	}
+	url := "http://" + addr
+	op := &apiClient{base: url, token: testOperatorToken, http: http.DefaultClient}
+	var tn struct {
+		APIKey string `json:"apiKey"`
+	}
+	if _, err := op.send(ctx, "POST", "/v1/tenants", map[string]any{"companyName": "Acme", "adminUsername": "admin", "adminEmail": "a@acme.test", "adminFirstName": "Ada"}, &tn); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", url+"/v1/offers/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+tn.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	if _, err := rd.ReadString('\n'); err != nil { // the stream's first event: it is open
+		t.Fatal(err)
+	}
+
+	stop()
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, rd)
+		ended <- err
+	}()
+	// Well inside the shutdown's 10 s grace period: without Hub.Close the
+	// stream stays open past it (nothing else ends it).
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Fatalf("the stream ended with %v, want a clean end", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the offer stream was still open 5 s after the server began to stop")
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("runServer = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server had not stopped 5 s after its streams ended")
 	}
 }

@@ -14,6 +14,8 @@ type Hub struct {
 	mu       sync.Mutex
 	subs     map[agentKey]map[chan OfferEvent]struct{} // guarded by mu
 	observer func([]actors.Event)                      // guarded by mu
+	closing  chan struct{}                             // closed by Close
+	close    sync.Once
 }
 
 type agentKey struct {
@@ -32,7 +34,19 @@ type OfferEvent struct {
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[agentKey]map[chan OfferEvent]struct{}{}} }
+func NewHub() *Hub {
+	return &Hub{subs: map[agentKey]map[chan OfferEvent]struct{}{}, closing: make(chan struct{})}
+}
+
+// Close ends every open stream, now and later: a server that stops calls
+// it (http.Server.RegisterOnShutdown), since a stream lasts as long as its
+// agent stays and would otherwise hold the shutdown for its whole grace
+// period. The agents see their streams end and reconnect, to another node
+// in a cluster.
+func (h *Hub) Close() { h.close.Do(func() { close(h.closing) }) }
+
+// Closing is closed once Close was called.
+func (h *Hub) Closing() <-chan struct{} { return h.closing }
 
 // Subscribe opens a stream for an agent; call the returned function to
 // close it.

@@ -73,6 +73,8 @@ func (s *Server) offerRoutes() {
 				select {
 				case <-ctx.Done():
 					return
+				case <-s.o.Hub.Closing():
+					return
 				case e := <-events:
 					if send.Data(e) != nil {
 						return
