@@ -73,8 +73,8 @@ func startAPI(b *testing.B) *apiServer {
 			defer cancel()
 			// Nothing of this server may outlive it: its connections
 			// would keep its whole state alive and busy the next run's
-			// collector (the offer p99 of a third run in one process rose
-			// from 1.3 to 10 ms while that happened).
+			// collector (at 10,000 creates/s the offer p99 of a second run in
+			// one process was 10.8 ms against the first one's 1.3).
 			if hs.Shutdown(ctx) != nil {
 				_ = hs.Close()
 			}
