@@ -1,10 +1,7 @@
 package wal
 
 import (
-	"bytes"
 	"errors"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -254,75 +251,6 @@ func TestOnSync(t *testing.T) {
 	for i, d := range syncs {
 		if d <= 0 {
 			t.Errorf("sync %d reported as %v, want a positive duration", i, d)
-		}
-	}
-}
-
-// pageFS records the writes to segment files.
-type pageFS struct {
-	*MemFS
-	mu     sync.Mutex
-	writes [][2]int64 // offset, length
-}
-
-type pageFile struct {
-	File
-	fs *pageFS
-}
-
-func (p *pageFS) Open(name string, create bool) (File, error) {
-	f, err := p.MemFS.Open(name, create)
-	if err != nil || !strings.HasSuffix(name, ".wal") {
-		return f, err
-	}
-	return pageFile{f, p}, nil
-}
-
-func (f pageFile) WriteAt(b []byte, off int64) (int, error) {
-	f.fs.mu.Lock()
-	f.fs.writes = append(f.fs.writes, [2]int64{off, int64(len(b))})
-	f.fs.mu.Unlock()
-	return f.File.WriteAt(b, off)
-}
-
-// TestWritesCoverWholePages checks that every write of entries starts and
-// ends on a page boundary (so the kernel never reads a page to change
-// part of it), through rotations and a reopen in the middle of a page, and
-// that every entry reads back.
-func TestWritesCoverWholePages(t *testing.T) {
-	fs := &pageFS{MemFS: NewMemFS()}
-	opts := []Option{WithFS(fs), WithSegmentSize(pageSize), WithPreallocate(false)}
-	w := mustOpen(t, "/d", opts...)
-	const n = 200
-	for i := uint64(1); i <= n; i += 4 {
-		if i == 101 { // reopen: the tail page is read back
-			mustClose(t, w)
-			w = mustOpen(t, "/d", opts...)
-		}
-		if err := w.StoreLogs(entries(i, i+3, 1)); err != nil {
-			t.Fatalf("StoreLogs(%d) = %v", i, err)
-		}
-	}
-	defer mustClose(t, w)
-	fs.mu.Lock()
-	writes := fs.writes
-	fs.mu.Unlock()
-	if len(writes) < n/4 {
-		t.Fatalf("%d segment writes recorded for %d batches", len(writes), n/4)
-	}
-	for _, wr := range writes {
-		if wr[0]%pageSize != 0 || wr[1]%pageSize != 0 {
-			t.Fatalf("a write of %d bytes at offset %d: not whole pages", wr[1], wr[0])
-		}
-	}
-	names, _ := fs.ReadDir("/d")
-	if segs := len(names); segs < 3 {
-		t.Fatalf("files %v: want several segments (rotations)", names)
-	}
-	for i, want := range entries(1, n, 1) {
-		var got raft.Log
-		if err := w.GetLog(want.Index, &got); err != nil || !bytes.Equal(got.Data, want.Data) {
-			t.Fatalf("entry %d: GetLog = %q, %v, want %q", i+1, got.Data, err, want.Data)
 		}
 	}
 }

@@ -36,10 +36,6 @@ type WAL struct {
 
 	groupBuf     []byte     // used only by the leader
 	groupScratch []*request // used only by the leader
-	// The committed bytes of pageSeg's last, partly written page (flush
-	// writes whole pages); used only by the leader.
-	page    []byte
-	pageSeg *segment
 
 	failed atomic.Pointer[error] // first write failure; sticky until reopen
 

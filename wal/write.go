@@ -333,44 +333,31 @@ func (w *WAL) tailLocked() *segment {
 	return nil
 }
 
-// pageSize is the unit flush writes in.
-const pageSize = 4096
-
 // flush writes batches to the end of seg with one write and one sync and
 // publishes their entries to readers.
-//
-// The write covers whole pages: the page's committed bytes before the
-// batches go in front (rewritten unchanged) and zeros behind, up to the
-// next page boundary (what a zero-filled segment holds there anyway). A
-// write to part of a page the kernel no longer caches must first read the
-// page from the disk, inside the sync's wait, and Linux does drop the clean
-// pages of files no process maps, such as a zero-filled segment ahead of
-// the writer (proactive reclaim drops them within seconds on this
-// project's machines). A whole page needs no read.
 func (w *WAL) flush(seg *segment, batch []*request) error {
 	start := seg.end
-	at := start &^ (pageSize - 1)
-	head, err := w.tailPage(seg, at, int(start-at))
-	if err != nil {
-		return w.fail(fmt.Errorf("wal: read %s at offset %d: %w", seg.name, at, err))
-	}
-	buf := append(w.groupBuf[:0], head...)
-	if start == 0 {
-		buf = grow(buf, headerSize)
-		putHeader(buf, segHeader{seq: seg.seq, base: seg.base})
-	}
-	for _, r := range batch {
-		buf = append(buf, r.buf...)
+	var buf []byte
+	if start == 0 || len(batch) > 1 {
+		buf = w.groupBuf[:0]
+		if start == 0 {
+			buf = grow(buf, headerSize)
+			putHeader(buf, segHeader{seq: seg.seq, base: seg.base})
+		}
+		for _, r := range batch {
+			buf = append(buf, r.buf...)
+			setGroupStart(buf[len(buf)-markerSize:], uint64(start))
+		}
+		w.groupBuf = buf
+	} else {
+		buf = batch[0].buf
 		setGroupStart(buf[len(buf)-markerSize:], uint64(start))
 	}
-	n := len(buf) // at+n is the new end of data
-	buf = append(buf, zeros[:-n&(pageSize-1)]...)
-	w.groupBuf = buf
-	if at+int64(len(buf)) > maxSegmentEnd {
+	if start+int64(len(buf)) > maxSegmentEnd {
 		return fmt.Errorf("segment %s would pass 4 GiB: %w", seg.name, ErrTooLarge)
 	}
-	if _, err := seg.f.WriteAt(buf, at); err != nil {
-		return w.fail(fmt.Errorf("wal: write %s at offset %d: %w", seg.name, at, err))
+	if _, err := seg.f.WriteAt(buf, start); err != nil {
+		return w.fail(fmt.Errorf("wal: write %s at offset %d: %w", seg.name, start, err))
 	}
 	syncStart := time.Now()
 	if err := seg.f.Sync(); err != nil {
@@ -392,28 +379,10 @@ func (w *WAL) flush(seg *segment, batch []*request) error {
 	}
 	seg.end = pos
 	w.mu.Unlock()
-	end := int(pos - at)
-	w.page, w.pageSeg = append(w.page[:0], buf[end&^(pageSize-1):end]...), seg
 	if cap(w.groupBuf) > 8<<20 {
 		w.groupBuf = nil
 	}
 	return nil
-}
-
-// tailPage returns the n committed bytes of seg's page at offset at: kept
-// from the last flush, or read back once after Open.
-func (w *WAL) tailPage(seg *segment, at int64, n int) ([]byte, error) {
-	if w.pageSeg == seg && len(w.page) == n {
-		return w.page, nil
-	}
-	w.page, w.pageSeg = grow(w.page[:0], n), nil
-	if n > 0 {
-		if _, err := seg.f.ReadAt(w.page, at); err != nil {
-			return nil, err
-		}
-	}
-	w.pageSeg = seg
-	return w.page, nil
 }
 
 // rotate starts a new segment whose first entry will be base: the
