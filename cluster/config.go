@@ -50,8 +50,8 @@ type Config struct {
 	MaxBatch          int           // commands per log entry (group commit)
 	// MaxInflight: entries proposed that the FSM has not started to apply
 	// (an entry being applied has given its place to the next one, see
-	// places); more proposals wait and batch. One is best with hashicorp/raft: its leader loop
-	// picks at random between taking a new entry and committing the ones
+	// places); more proposals wait and batch. One is best with
+	// hashicorp/raft: its leader loop picks at random between taking a new entry and committing the ones
 	// written, so a second entry in flight often holds the first one's
 	// commit (and its offers) back by a whole disk sync. Measured with
 	// BenchmarkAPIOffer and BenchmarkCluster: one in flight lowers the

@@ -69,8 +69,9 @@ func (e *entry) claim() bool { return e.answered.CompareAndSwap(false, true) }
 // leader hashicorp/raft gives the FSM the very log it was handed, so the
 // data's first byte names the entry; where it does not (a follower, a log
 // read back from the store), the place is freed with the outcome, as a
-// fallback. The FSM calls applying from raft's FSM goroutine; the proposer
-// calls the rest.
+// fallback. Once the FSM has an entry's outcomes it answers the entry's
+// proposers itself (applied). The FSM calls applying and applied from
+// raft's FSM goroutine; the proposer calls add and done.
 type places struct {
 	freed chan struct{} // a place in flight was freed
 	mu    sync.Mutex
