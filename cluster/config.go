@@ -51,9 +51,10 @@ type Config struct {
 	// MaxInflight: entries proposed that the FSM has not started to apply
 	// (an entry being applied has given its place to the next one, see
 	// places); more proposals wait and batch. One is best with
-	// hashicorp/raft: its leader loop picks at random between taking a new entry and committing the ones
-	// written, so a second entry in flight often holds the first one's
-	// commit (and its offers) back by a whole disk sync. Measured with
+	// hashicorp/raft: its leader loop picks at random between taking a
+	// new entry and committing the ones written, so a second entry in
+	// flight often holds the first one's commit (and its offers) back by a
+	// whole disk sync. Measured with
 	// BenchmarkAPIOffer and BenchmarkCluster: one in flight lowers the
 	// offer p99 at 10,000 creates/s and costs no throughput, on one node
 	// or three.
