@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,17 +11,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/ringbackhq/ringback/actors"
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func openDisk(t *testing.T, dir, store, addr string) *Node {
 	t.Helper()
@@ -48,7 +38,7 @@ func openDisk(t *testing.T, dir, store, addr string) *Node {
 func TestSingleNodeRestart(t *testing.T) {
 	for _, store := range []string{StoreWAL, StoreBoltDB} {
 		t.Run("store="+store, func(t *testing.T) {
-			dir, addr := t.TempDir(), freeAddr(t)
+			dir, addr := t.TempDir(), clustertest.FreeAddr(t)
 			n := openDisk(t, dir, store, addr)
 			tid, q := seedTenant(t, n, "acme")
 			for i := 0; i < 100; i++ {
@@ -233,7 +223,7 @@ func TestBackupRestore(t *testing.T) {
 // Deleting a tenant removes its data from the snapshot on disk and from
 // the log: nothing of it can be read back from the data directory.
 func TestDeletedTenantLeavesDisk(t *testing.T) {
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr := t.TempDir(), clustertest.FreeAddr(t)
 	n := openDisk(t, dir, StoreWAL, addr)
 	defer n.Close(false)
 	tid, q := seedTenant(t, n, "acme")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/ringbackhq/ringback/actors"
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 	"github.com/ringbackhq/ringback/wal"
 )
 
@@ -121,7 +122,7 @@ func fsyncChild(t *testing.T) {
 func TestFaultCorruptWALRefusesStartAndRebuild(t *testing.T) {
 	var addrs, dirs []string
 	for i := 0; i < 3; i++ {
-		addrs = append(addrs, freeAddr(t))
+		addrs = append(addrs, clustertest.FreeAddr(t))
 		dirs = append(dirs, t.TempDir())
 	}
 	config := func(i int) Config {

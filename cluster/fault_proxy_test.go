@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 )
 
 // raftNet is a set of TCP proxies on 127.0.0.1, one in front of each
@@ -281,7 +283,7 @@ func startProxiedProcs(t *testing.T, rn *raftNet) []*proc {
 	t.Helper()
 	var ps []*proc
 	for i := range rn.addrs {
-		p := &proc{name: fmt.Sprintf("node%d", i), http: freePort(t), raft: freePort(t), dir: filepath.Join(t.TempDir(), "data"),
+		p := &proc{name: fmt.Sprintf("node%d", i), http: clustertest.FreeAddr(t), raft: clustertest.FreeAddr(t), dir: filepath.Join(t.TempDir(), "data"),
 			peers: rn.addrs}
 		rn.proxies[i].target = p.raft
 		ps = append(ps, p)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 )
 
 // These tests run real `ringback server` processes on 127.0.0.1. They are
@@ -57,16 +58,6 @@ type proc struct {
 	log                   *bytes.Buffer
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func (p *proc) start(t *testing.T) {
 	t.Helper()
 	args := []string{"server", "--data-dir", p.dir, "--http-addr", p.http, "--raft-addr", p.raft, "--log-level", "warn"}
@@ -95,7 +86,7 @@ func startProcs(t *testing.T, n int) []*proc {
 	var ps []*proc
 	var peers []string
 	for i := 0; i < n; i++ {
-		p := &proc{name: fmt.Sprintf("node%d", i), http: freePort(t), raft: freePort(t), dir: filepath.Join(t.TempDir(), "data")}
+		p := &proc{name: fmt.Sprintf("node%d", i), http: clustertest.FreeAddr(t), raft: clustertest.FreeAddr(t), dir: filepath.Join(t.TempDir(), "data")}
 		peers = append(peers, p.raft)
 		ps = append(ps, p)
 	}

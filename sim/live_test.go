@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringbackhq/ringback/cluster"
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 	"github.com/ringbackhq/ringback/cmd/ringback/api"
 )
 
@@ -22,12 +22,7 @@ const liveToken = "rbop_sim_live_test"
 // 127.0.0.1, as `ringback server` does.
 func startLiveServer(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := clustertest.FreeAddr(t)
 	hub := api.NewHub()
 	cfg := cluster.DefaultConfig()
 	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), addr, hub.Publish

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ringbackhq/ringback/cluster"
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 	"github.com/ringbackhq/ringback/cmd/ringback/api"
 )
 
@@ -37,7 +38,7 @@ func startAPI(t *testing.T) (string, *prometheus.Registry) {
 	t.Helper()
 	hub := api.NewHub()
 	cfg := cluster.DefaultConfig()
-	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), freeAddr(t), hub.Publish
+	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), clustertest.FreeAddr(t), hub.Publish
 	node, err := cluster.Open(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 )
 
 // TestREADMEQuickStart runs the README's quick start as written: its shell
@@ -96,7 +97,7 @@ func quickStart(t *testing.T, readme string) string {
 // its operator token is stored. It returns the HTTP address.
 func startServerProcess(t *testing.T, dir string) string {
 	t.Helper()
-	httpAddr, raftAddr := freeAddr(t), freeAddr(t)
+	httpAddr, raftAddr := clustertest.FreeAddr(t), clustertest.FreeAddr(t)
 	cmd := exec.Command(os.Args[0])
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
@@ -147,16 +148,6 @@ func leading(addr string) bool {
 	var h struct{ Leader, Ready bool }
 	_, err := c.get(context.Background(), "/v1/health", &h)
 	return err == nil && h.Leader && h.Ready
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // jqDir returns "" when jq is installed, else a directory holding gojq (a

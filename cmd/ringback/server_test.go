@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ringbackhq/ringback/cluster"
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 )
 
 func TestParseBytes(t *testing.T) {
@@ -78,8 +79,8 @@ func TestServerStopEndsOfferStreams(t *testing.T) {
 	var f serverFlags
 	fs := pflag.NewFlagSet("server", pflag.ContinueOnError)
 	f.register(fs)
-	addr := freeAddr(t)
-	if err := fs.Parse([]string{"--data-dir", t.TempDir(), "--http-addr", addr, "--raft-addr", freeAddr(t), "--log-level", "error"}); err != nil {
+	addr := clustertest.FreeAddr(t)
+	if err := fs.Parse([]string{"--data-dir", t.TempDir(), "--http-addr", addr, "--raft-addr", clustertest.FreeAddr(t), "--log-level", "error"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.validate(); err != nil {

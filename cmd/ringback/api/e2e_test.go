@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/ringbackhq/ringback/cluster"
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 )
 
 const opToken = "rbop_test_operator_token"
@@ -30,20 +30,11 @@ type testServer struct {
 	reg  *prometheus.Registry
 }
 
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func startServer(t testing.TB) *testServer {
 	t.Helper()
 	hub := NewHub()
 	cfg := cluster.DefaultConfig()
-	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), freeAddr(t), hub.Publish
+	cfg.DataDir, cfg.BindAddr, cfg.OnEvents = t.TempDir(), clustertest.FreeAddr(t), hub.Publish
 	node, err := cluster.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
