@@ -3,10 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"sync"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/ringbackhq/ringback/actors"
 	"github.com/ringbackhq/ringback/cluster"
+	"github.com/ringbackhq/ringback/cluster/clustertest"
 )
 
 // BenchmarkCluster measures commands committed and applied per second, and
@@ -54,15 +55,6 @@ const (
 	benchClusterRTO = 2 * time.Second
 )
 
-func loopbackAddr(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // serverMemory gives the process, for the rest of b, the memory policy
 // `ringback server` runs with by default (cluster.DefaultMemoryPolicy); a
 // GOGC in the environment stays, as the server leaves it too: GOGC=100
@@ -79,7 +71,7 @@ func openCluster(b *testing.B, n int, store string, batch int) (*cluster.Node, f
 	serverMemory(b)
 	var addrs []string
 	for i := 0; i < n; i++ {
-		addrs = append(addrs, loopbackAddr(b))
+		addrs = append(addrs, clustertest.FreeAddr(b))
 	}
 	var nodes []*cluster.Node
 	for i := 0; i < n; i++ {
@@ -206,4 +198,11 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcCycles is how many collections the process has completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

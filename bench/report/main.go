@@ -328,6 +328,8 @@ func Rows(rs *Results) []Row {
 			{"pacer-late-p99-ms", "  generator's pacer late, p99", ms},
 			{"sync-mean-us", "  log syncs: mean", func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + " µs" }},
 			{"syncs-over-0.5ms-%", "  log syncs over 0.5 ms", func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }},
+			{"syncs-over-2.5ms", "  log syncs over 2.5 ms", commas},
+			{"gcs", "  collections during the run", commas},
 		} {
 			if v, ok := rs.Value(offerAt, info.unit); ok {
 				add(check{figure: info.figure, target: "-", format: info.format}, offerAt, v, ok)
