@@ -406,7 +406,7 @@ func closedLoop(b *testing.B, s *apiServer, clients int, what string, do func(co
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	startTimer(b)
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0, stolen0 := time.Now(), processCPU(), stolenCPU()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func(c int) {
@@ -436,6 +436,7 @@ func closedLoop(b *testing.B, s *apiServer, clients int, what string, do func(co
 	b.ReportMetric(percentile(all, 50), "p50-ms")
 	b.ReportMetric(percentile(all, 99), "p99-ms")
 	b.ReportMetric(float64(clients), "clients")
+	b.ReportMetric(stealPercent(stolenCPU()-stolen0, el), "steal-%")
 	b.ReportMetric(float64(failed.Load()), "failed")
 }
 
@@ -644,7 +645,7 @@ func benchOffer(b *testing.B, rate int, cycle bool) {
 	failed.Store(0)
 	clear(lastSent)
 	startTimer(b)
-	cpu0, syncs0, gcs0 := processCPU(), s.walSyncs(b), gcCycles()
+	cpu0, syncs0, gcs0, stolen0 := processCPU(), s.walSyncs(b), gcCycles(), stolenCPU()
 	start := issue(b.N)
 	close(due)
 	wg.Wait()
@@ -678,6 +679,7 @@ func benchOffer(b *testing.B, rate int, cycle bool) {
 	// 10,000/s, near 1% of 3,000), and so does a collection's work.
 	b.ReportMetric(float64(syncs.stalled), "syncs-over-2.5ms")
 	b.ReportMetric(float64(gcs), "gcs")
+	b.ReportMetric(stealPercent(stolenCPU()-stolen0, el), "steal-%")
 	b.ReportMetric(float64(len(lat)), "measured")
 	b.ReportMetric(workers, "workers")
 	b.ReportMetric(float64(agents), "agents")

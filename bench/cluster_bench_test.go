@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -141,7 +142,7 @@ func benchCluster(b *testing.B, n int, store string, batch, proposers int) {
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	startTimer(b)
-	cpu0 := processCPU()
+	cpu0, stolen0 := processCPU(), stolenCPU()
 	start := time.Now()
 	for w := range proposers {
 		wg.Add(1)
@@ -176,6 +177,7 @@ func benchCluster(b *testing.B, n int, store string, batch, proposers int) {
 	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-us/cmd")
+	b.ReportMetric(stealPercent(stolenCPU()-stolen0, elapsed), "steal-%")
 	if f := failed.Load(); f > 0 {
 		b.ReportMetric(float64(f), "failed")
 	}
@@ -198,6 +200,33 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// stolenCPU is the CPU time the hypervisor gave to other guests while
+// this machine's CPUs had work (steal in /proc/stat, over all CPUs), or 0
+// where /proc/stat cannot be read. A run with much of it fell in a noisy
+// stretch of the host, whatever its own figures say.
+func stolenCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	ticks, err := strconv.ParseUint(f[8], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+// stealPercent is the share of the machine's CPU time that stolen (of
+// stolenCPU) was during el, reported as steal-%.
+func stealPercent(stolen, el time.Duration) float64 {
+	return 100 * float64(stolen) / (float64(el) * float64(runtime.NumCPU()))
 }
 
 // gcCycles is how many collections the process has completed.

@@ -173,6 +173,7 @@ type meter struct {
 	b       *testing.B
 	mallocs uint64
 	cpu     time.Duration
+	stolen  time.Duration // stolenCPU while the timer ran
 	ms      runtime.MemStats
 }
 
@@ -180,12 +181,14 @@ func (m *meter) start() {
 	runtime.ReadMemStats(&m.ms)
 	m.mallocs -= m.ms.Mallocs
 	m.cpu -= processCPU()
+	m.stolen -= stolenCPU()
 	m.b.StartTimer()
 }
 
 func (m *meter) stop() {
 	m.b.StopTimer()
 	m.cpu += processCPU()
+	m.stolen += stolenCPU()
 	runtime.ReadMemStats(&m.ms)
 	m.mallocs += m.ms.Mallocs
 }
@@ -194,6 +197,7 @@ func (m *meter) report(decisions int) {
 	m.b.ReportMetric(float64(decisions)/m.b.Elapsed().Seconds(), "decisions/s")
 	m.b.ReportMetric(float64(m.mallocs)/float64(decisions), "allocs/decision")
 	m.b.ReportMetric(float64(m.cpu.Nanoseconds())/float64(decisions), "cpu-ns/decision")
+	m.b.ReportMetric(stealPercent(m.stolen, m.b.Elapsed()), "steal-%")
 }
 
 func BenchmarkRouting(b *testing.B) {

@@ -160,8 +160,9 @@ func (c check) row(name string, v float64, ok bool) Row {
 	return r
 }
 
-func perSec(v float64) string { return commas(v) + "/s" }
-func ms(v float64) string     { return strconv.FormatFloat(v, 'f', 2, 64) + " ms" }
+func perSec(v float64) string  { return commas(v) + "/s" }
+func ms(v float64) string      { return strconv.FormatFloat(v, 'f', 2, 64) + " ms" }
+func percent(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
 
 func commas(v float64) string {
 	s := strconv.FormatInt(int64(math.Round(v)), 10)
@@ -327,7 +328,7 @@ func Rows(rs *Results) []Row {
 			{"offer-p50-ms", "  p50", ms},
 			{"pacer-late-p99-ms", "  generator's pacer late, p99", ms},
 			{"sync-mean-us", "  log syncs: mean", func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + " µs" }},
-			{"syncs-over-0.5ms-%", "  log syncs over 0.5 ms", func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }},
+			{"syncs-over-0.5ms-%", "  log syncs over 0.5 ms", percent},
 			{"syncs-over-2.5ms", "  log syncs over 2.5 ms", commas},
 			{"gcs", "  collections during the run", commas},
 		} {
@@ -349,6 +350,13 @@ func Rows(rs *Results) []Row {
 			c.format = func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " h/s" }
 		}
 		add(c, n, v, ok)
+	}
+
+	// What the hypervisor took: a run that lost much of the machine fell
+	// in a noisy stretch of the host, whatever its own figures say. Shown
+	// when the benchmarks measured it.
+	if n, v, ok := rs.pick("Benchmark", "steal-%", true); ok {
+		add(check{figure: "host CPU taken by the hypervisor (worst benchmark)", target: "-", format: percent}, n, v, ok)
 	}
 	return rows
 }

@@ -81,6 +81,10 @@ func TestRows(t *testing.T) {
 		{"  p50", "0.77 ms", Info, "APIOffer/rate=10000/agents=idle"},
 		{"  log syncs: mean", "199 µs", Info, "APIOffer/rate=10000/agents=idle"},
 		{"  log syncs over 0.5 ms", "2.0%", Info, "APIOffer/rate=10000/agents=idle"},
+		{"  log syncs over 2.5 ms", "1", Info, "APIOffer/rate=10000/agents=idle"},
+		{"  collections during the run", "0", Info, "APIOffer/rate=10000/agents=idle"},
+		// the benchmark that lost the most CPU to the hypervisor
+		{"host CPU taken by the hypervisor (worst benchmark)", "4.0%", Info, "APIOffer/rate=10000/agents=idle"},
 		{"simulator, center day: sim hours", "12.0 h/s", Info, "Sim/center/agents=1000/callbacks=100k/day=1"},
 	} {
 		r, ok := byFigure[tt.figure+"|"+tt.from]
