@@ -177,20 +177,22 @@ type meter struct {
 	ms      runtime.MemStats
 }
 
+// start and stop read the steal outside the bracket of the allocation
+// count and the CPU time: reading /proc/stat allocates.
 func (m *meter) start() {
+	m.stolen -= stolenCPU()
 	runtime.ReadMemStats(&m.ms)
 	m.mallocs -= m.ms.Mallocs
 	m.cpu -= processCPU()
-	m.stolen -= stolenCPU()
 	m.b.StartTimer()
 }
 
 func (m *meter) stop() {
 	m.b.StopTimer()
 	m.cpu += processCPU()
-	m.stolen += stolenCPU()
 	runtime.ReadMemStats(&m.ms)
 	m.mallocs += m.ms.Mallocs
+	m.stolen += stolenCPU()
 }
 
 func (m *meter) report(decisions int) {
