@@ -5,6 +5,11 @@ BENCHTIME ?= 1s
 BENCHCOUNT ?= 3
 DATA      ?= ./data
 
+# A recipe's pipeline fails when any of its commands does, not only the
+# last: `make bench` pipes each family through tee.
+SHELL       := bash
+.SHELLFLAGS := -o pipefail -c
+
 .PHONY: build test test-race bench run demo vet fmt clean cluster-up cluster-down soak test-faults fuzz
 
 build:

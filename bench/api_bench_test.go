@@ -62,9 +62,7 @@ func startAPI(b *testing.B) *apiServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hs := &http.Server{Handler: srv.Handler()}
-	hs.RegisterOnShutdown(hub.Close) // as the server does
-	go func() { _ = hs.Serve(ln) }()
+	go func() { _ = srv.Serve(ln) }()
 	tr := &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 4096}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(cluster.NewCollector(node))
@@ -76,9 +74,7 @@ func startAPI(b *testing.B) *apiServer {
 			// would keep its whole state alive and busy the next run's
 			// collector (at 10,000 creates/s the offer p99 of a second run in
 			// one process was 10.8 ms against the first one's 1.3).
-			if hs.Shutdown(ctx) != nil {
-				_ = hs.Close()
-			}
+			_ = srv.Shutdown(ctx)
 			tr.CloseIdleConnections()
 			_ = node.Close(false)
 		}}
@@ -673,6 +669,7 @@ func benchOffer(b *testing.B, rate int, cycle bool) {
 	// Every create waits for a sync of the log: the disk's tail shows
 	// through in the offer p99.
 	b.ReportMetric(syncs.meanMicros(), "sync-mean-us")
+	b.ReportMetric(float64(syncs.count)/float64(b.N), "syncs/create")
 	b.ReportMetric(syncs.slowPercent(), "syncs-over-0.5ms-%")
 	// What alone can set the p99 of so short a run: a sync of over 2.5 ms
 	// holds up every create that arrives meanwhile (25 or more at

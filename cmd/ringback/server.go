@@ -228,10 +228,8 @@ func runServer(ctx context.Context, f serverFlags, out interface{ Write([]byte) 
 		_ = node.Close(false)
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	hs.RegisterOnShutdown(hub.Close) // offer streams end, so that Shutdown need not wait them out
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- srv.Serve(ln) }()
 	log.Info("ringback serving", "http", "http://"+ln.Addr().String(), "raft", f.RaftAddr, "data", f.DataDir, "store", f.Store)
 	if fresh {
 		fmt.Fprintf(out, "Operator token (shown once, stored in %s): %s\n", filepath.Join(f.DataDir, "operator-token"), token)
@@ -244,7 +242,7 @@ func runServer(ctx context.Context, f serverFlags, out interface{ Write([]byte) 
 	log.Info("ringback stopping")
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = hs.Shutdown(shut)
+	_ = srv.Shutdown(shut)
 	if f.LeaveOnStop && !node.IsLeader() {
 		if lerr := askLeaderToRemove(shut, node, token); lerr != nil {
 			log.Warn("could not leave the cluster", "err", lerr)

@@ -38,11 +38,7 @@ func NewHub() *Hub {
 	return &Hub{subs: map[agentKey]map[chan OfferEvent]struct{}{}, closing: make(chan struct{})}
 }
 
-// Close ends every open stream, now and later: a server that stops calls
-// it (http.Server.RegisterOnShutdown), since a stream lasts as long as its
-// agent stays and would otherwise hold the shutdown for its whole grace
-// period. The agents see their streams end and reconnect, to another node
-// in a cluster.
+// Close ends every open stream, now and later (Server.Shutdown calls it).
 func (h *Hub) Close() { h.close.Do(func() { close(h.closing) }) }
 
 // Closing is closed once Close was called.

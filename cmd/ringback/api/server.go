@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -91,6 +92,8 @@ type Server struct {
 	fast        atomic.Bool                        // fastCreate may serve it (see fastCreateOK)
 	fastServed  atomic.Uint64                      // creates fastCreate answered (for tests)
 	schemaLinks readMostly[schemaHost, schemaLink] // see createdLink
+
+	http *http.Server // serves Handler (Serve, Shutdown)
 }
 
 // New builds the API.
@@ -127,7 +130,26 @@ func New(o Options) *Server {
 	s.routes()
 	s.fast.Store(s.fastCreateOK())
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.http.RegisterOnShutdown(o.Hub.Close)
 	return s
+}
+
+// Serve answers HTTP on ln until Shutdown, and then returns
+// http.ErrServerClosed.
+func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+
+// Shutdown stops serving. The offer streams end at once: a stream lasts
+// as long as its agent stays, and would otherwise hold the shutdown for
+// its whole grace period; the agents see it end and reconnect, to another
+// node in a cluster. Other requests in progress are given until ctx ends,
+// and then their connections are closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
+	}
+	return err
 }
 
 // Handler is the server's HTTP handler: writes reaching a follower are
