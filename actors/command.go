@@ -91,16 +91,20 @@ func (t Target) TenantOf() TenantID { return t.Tenant }
 
 // CreateTenant creates a tenant with its Home domain and its administrator.
 // Zero limits and a nil feature map take the defaults; a nil policy takes
-// [DefaultPolicy].
+// [DefaultPolicy]. AdminKeyHash, when set, gives the administrator an API
+// key in the same step (stored as [PutAPIKey] stores one), so that no
+// tenant is ever left without a way in.
 type CreateTenant struct {
-	Profile  Profile          `json:"profile"`
-	Host     string           `json:"host,omitempty"`
-	Limits   Limits           `json:"limits"`
-	Features map[Feature]bool `json:"features,omitempty"`
-	Policy   *Policy          `json:"policy,omitempty"`
+	Profile      Profile          `json:"profile"`
+	Host         string           `json:"host,omitempty"`
+	Limits       Limits           `json:"limits"`
+	Features     map[Feature]bool `json:"features,omitempty"`
+	Policy       *Policy          `json:"policy,omitempty"`
+	AdminKeyHash string           `json:"adminKeyHash,omitempty"`
 }
 
-// UpdateTenant changes what is set; nil fields stay as they are.
+// UpdateTenant changes what is set; nil fields stay as they are. All of it
+// changes, or nothing does.
 type UpdateTenant struct {
 	Tenant   TenantID         `json:"tenant"`
 	Profile  *Profile         `json:"profile,omitempty"`
@@ -108,6 +112,7 @@ type UpdateTenant struct {
 	Limits   *Limits          `json:"limits,omitempty"`
 	Features map[Feature]bool `json:"features,omitempty"` // only the named features change
 	Policy   *Policy          `json:"policy,omitempty"`
+	Status   *TenantStatus    `json:"status,omitempty"` // as SetTenantStatus
 }
 
 // SetTenantStatus deactivates or reactivates a tenant.

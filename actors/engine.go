@@ -60,11 +60,10 @@ func (e *Engine) apply(x *opCtx, cmd Command) (uint64, error) {
 		if t == nil {
 			return 0, notFound("tenantId")
 		}
-		if c.Status != TenantActive && c.Status != TenantDisabled {
-			return 0, invalid("status", "must be active or disabled")
+		if err := c.Status.valid(); err != nil {
+			return 0, err
 		}
-		t.Status = c.Status
-		t.emit(x, Event{Kind: EvTenantStatusChanged, Object: uint64(c.Status)})
+		t.setStatus(x, c.Status)
 		return 0, nil
 	case *DeleteTenant:
 		t := e.Tenants[c.Tenant]
@@ -198,6 +197,11 @@ func (e *Engine) createTenant(x *opCtx, c *CreateTenant) (uint64, error) {
 	if err := e.validTenant(c.Profile, c.Host, limits, c.Features, 0); err != nil {
 		return 0, err
 	}
+	if c.AdminKeyHash != "" {
+		if err := validKeyHash(c.AdminKeyHash, "adminKeyHash"); err != nil {
+			return 0, err
+		}
+	}
 	policy := DefaultPolicy()
 	if c.Policy != nil {
 		policy = *c.Policy
@@ -220,6 +224,10 @@ func (e *Engine) createTenant(x *opCtx, c *CreateTenant) (uint64, error) {
 		Grants: []Grant{{Role: RoleAdministrator, Scope: Scope{All: true}}}}
 	t.setUser(admin.ID, admin)
 	t.emit(x, Event{Kind: EvUserCreated, Agent: admin.ID, Domain: HomeDomain})
+	if c.AdminKeyHash != "" {
+		t.APIKeys[c.AdminKeyHash] = AsUser(admin.ID)
+		t.emit(x, Event{Kind: EvAPIKeyChanged})
+	}
 	return uint64(t.ID), nil
 }
 
@@ -247,6 +255,11 @@ func (e *Engine) updateTenant(x *opCtx, c *UpdateTenant) error {
 	if err := e.validTenant(profile, host, limits, c.Features, t.ID); err != nil {
 		return err
 	}
+	if c.Status != nil {
+		if err := c.Status.valid(); err != nil {
+			return err
+		}
+	}
 	t.Profile, t.Host, t.Limits = profile, host, limits
 	for f, on := range c.Features {
 		t.Features[f] = on
@@ -259,8 +272,19 @@ func (e *Engine) updateTenant(x *opCtx, c *UpdateTenant) error {
 			t.indexNumbers(x)
 		}
 	}
-	t.emit(x, Event{Kind: EvTenantUpdated})
+	if c.Profile != nil || c.Host != nil || c.Limits != nil || c.Features != nil || c.Policy != nil {
+		t.emit(x, Event{Kind: EvTenantUpdated})
+	}
+	if c.Status != nil {
+		t.setStatus(x, *c.Status)
+	}
 	return nil
+}
+
+// setStatus deactivates or reactivates the tenant.
+func (t *Tenant) setStatus(x *opCtx, s TenantStatus) {
+	t.Status = s
+	t.emit(x, Event{Kind: EvTenantStatusChanged, Object: uint64(s)})
 }
 
 // NextDeadline is the earliest pending deadline of any active tenant, or

@@ -39,6 +39,14 @@ func (s TenantStatus) String() string {
 	return "unknown"
 }
 
+// valid refuses a status other than active or disabled.
+func (s TenantStatus) valid() error {
+	if s != TenantActive && s != TenantDisabled {
+		return invalid("status", "must be active or disabled")
+	}
+	return nil
+}
+
 // Profile describes a tenant to the service provider.
 type Profile struct {
 	CompanyName    string `json:"companyName"`

@@ -1417,14 +1417,22 @@ func (t *Tenant) setQueueMembers(x *opCtx, by Principal, c *SetQueueMembers) err
 	return nil
 }
 
+// validKeyHash checks the stored form of an API key (field names it).
+func validKeyHash(h, field string) error {
+	if len(h) < 16 || len(h) > 128 {
+		return invalid(field, "must be 16 to 128 characters")
+	}
+	return nil
+}
+
 func (t *Tenant) apiKey(x *opCtx, by Principal, cmd TenantCommand) error {
 	switch c := cmd.(type) {
 	case *PutAPIKey:
 		if err := t.keyIssuer(by); err != nil {
 			return err
 		}
-		if len(c.Hash) < 16 || len(c.Hash) > 128 {
-			return invalid("hash", "must be 16 to 128 characters")
+		if err := validKeyHash(c.Hash, "hash"); err != nil {
+			return err
 		}
 		if err := t.mayKeyFor(by, c.For, "for"); err != nil {
 			return err

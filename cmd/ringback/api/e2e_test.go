@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/ringbackhq/ringback/actors"
 	"github.com/ringbackhq/ringback/cluster"
 	"github.com/ringbackhq/ringback/cluster/clustertest"
 )
@@ -441,5 +442,52 @@ func TestRevokeAPIKey(t *testing.T) {
 	s.must("POST", "/v1/api-keys/revoke", f.admin, map[string]any{"apiKey": f.app}, nil, 204)
 	if code, _ := s.do("POST", "/v1/callbacks", f.app, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "C"}, nil); code != 401 {
 		t.Fatalf("revoked channel key = %d, want 401", code)
+	}
+}
+
+// A key's secret is valid in its own tenant only: the same secret under
+// another tenant's prefix is refused, before and after the real key was
+// used (and cached).
+func TestKeySecretIsBoundToItsTenant(t *testing.T) {
+	s := startServer(t)
+	a, b := s.tenant("acme"), s.tenant("beta")
+	for _, key := range []string{a.admin, a.agent, a.app} {
+		tid, secret, ok := parseKey(key)
+		if !ok || uint64(tid) != a.id {
+			t.Fatalf("parseKey(%q) = %d, %v; want tenant %d", key, tid, ok, a.id)
+		}
+		forged := keyOf(actors.TenantID(b.id), secret)
+		for _, when := range []string{"before", "after"} {
+			if code, raw := s.do("GET", "/v1/domains", forged, nil, nil); code != 401 {
+				t.Fatalf("%s the real key was used: tenant %d's secret under tenant %d = %d %s, want 401", when, a.id, b.id, code, raw)
+			}
+			s.must("GET", "/v1/offers", key, nil, nil, 200)
+		}
+	}
+}
+
+// PATCH /v1/tenants/{id} makes every change it names, or none.
+func TestPatchTenantIsAllOrNothing(t *testing.T) {
+	s := startServer(t)
+	s.tenant("acme")
+	b := s.tenant("beta")
+	s.must("PATCH", fmt.Sprintf("/v1/tenants/%d", b.id-1), opToken, map[string]any{"host": "acme.example.com"}, nil, 200)
+	path := fmt.Sprintf("/v1/tenants/%d", b.id)
+	code, raw := s.do("PATCH", path, opToken, map[string]any{"status": "disabled", "host": "acme.example.com"}, nil)
+	if code != 409 || !strings.Contains(string(raw), "host") {
+		t.Fatalf("disabling with a taken host = %d %s, want 409 naming host", code, raw)
+	}
+	var v TenantView
+	s.must("GET", path, opToken, nil, &v, 200)
+	if v.Status != "active" || v.Host != "" {
+		t.Fatalf("after a refused PATCH the tenant is %q on %q, want active with no host", v.Status, v.Host)
+	}
+	s.must("GET", "/v1/domains", b.admin, nil, nil, 200)
+	s.must("PATCH", path, opToken, map[string]any{"status": "disabled", "host": "beta.example.com"}, &v, 200)
+	if v.Status != "disabled" || v.Host != "beta.example.com" {
+		t.Fatalf("after the PATCH the tenant is %q on %q, want disabled on beta.example.com", v.Status, v.Host)
+	}
+	if code, _ := s.do("GET", "/v1/domains", b.admin, nil, nil); code != 403 {
+		t.Fatalf("a disabled tenant's key = %d, want 403", code)
 	}
 }

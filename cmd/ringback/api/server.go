@@ -217,20 +217,30 @@ func callerOf(ctx context.Context) caller {
 }
 
 // API keys carry their tenant: "rbk_<tenant>_<secret>". Only a SHA-256
-// hash of the whole key is stored, in the replicated state.
-func parseKey(key string) (actors.TenantID, bool) {
+// hash of the secret is stored, in that tenant's replicated state, so a
+// tenant's first key can be stored in the command that creates the tenant,
+// before its id is known; a secret is valid in its own tenant only.
+func parseKey(key string) (t actors.TenantID, secret string, ok bool) {
 	rest, ok := strings.CutPrefix(key, "rbk_")
 	if !ok {
-		return 0, false
+		return 0, "", false
 	}
-	t, _, ok := strings.Cut(rest, "_")
-	id, err := strconv.ParseUint(t, 10, 32)
-	return actors.TenantID(id), ok && err == nil && id > 0
+	tid, secret, ok := strings.Cut(rest, "_")
+	id, err := strconv.ParseUint(tid, 10, 32)
+	return actors.TenantID(id), secret, ok && err == nil && id > 0 && secret != ""
 }
 
-// HashKey is how API keys are stored.
+// HashKey is how an API key is stored.
 func HashKey(key string) string {
-	h := sha256.Sum256([]byte(key))
+	_, secret, ok := parseKey(key)
+	if !ok {
+		secret = key // stored nowhere: its hash matches no key
+	}
+	return secretHash(secret)
+}
+
+func secretHash(secret string) string {
+	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
 }
 
@@ -268,11 +278,11 @@ func (s *Server) resolveCaller(ctx context.Context, wantOperator bool, authoriza
 		}
 		return caller{operator: true, p: actors.Operator}, 0, ""
 	}
-	tid, ok := parseKey(token)
+	tid, secret, ok := parseKey(token)
 	if !ok || wantOperator {
 		return caller{}, http.StatusUnauthorized, "the token is not valid here"
 	}
-	k, err := s.lookupKey(ctx, tid, h)
+	k, err := s.lookupKey(ctx, tid, h, secret)
 	if err != nil {
 		return caller{}, http.StatusUnauthorized, "the token is not valid here"
 	}
@@ -296,15 +306,17 @@ type keyEntry struct {
 	gen    uint64
 }
 
-// lookupKey resolves an API key, by its SHA-256 sum, through a cache in
-// front of the replicated state.
-func (s *Server) lookupKey(ctx context.Context, tid actors.TenantID, sum [32]byte) (keyEntry, error) {
+// lookupKey resolves an API key of tenant tid through a cache in front of
+// the replicated state. The cache is keyed by the SHA-256 sum of the whole
+// key, tenant included: the same secret under another tenant's prefix is
+// another key.
+func (s *Server) lookupKey(ctx context.Context, tid actors.TenantID, sum [32]byte, secret string) (keyEntry, error) {
 	gen := s.keyGen.Load()
 	if v, ok := s.keys.Load(sum); ok && v.(keyEntry).gen == gen {
 		return v.(keyEntry), nil
 	}
 	k := keyEntry{gen: gen}
-	hash := hex.EncodeToString(sum[:])
+	hash := secretHash(secret)
 	err := s.o.Node.Read(ctx, false, tid, func(t *actors.Tenant) error {
 		var found bool
 		if k.p, found = t.Principal(hash); !found {

@@ -163,10 +163,17 @@ func features(m map[string]bool) map[actors.Feature]bool {
 	return out
 }
 
-func newKey(t actors.TenantID) string {
+// newSecret makes the secret part of a new API key, and its stored hash.
+func newSecret() (secret, hash string) {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
-	return "rbk_" + strconv.FormatUint(uint64(t), 10) + "_" + hex.EncodeToString(b)
+	secret = hex.EncodeToString(b)
+	return secret, secretHash(secret)
+}
+
+// keyOf is the API key of a tenant's secret (see parseKey).
+func keyOf(t actors.TenantID, secret string) string {
+	return "rbk_" + strconv.FormatUint(uint64(t), 10) + "_" + secret
 }
 
 func (s *Server) tenantRoutes() {
@@ -179,17 +186,17 @@ func (s *Server) tenantRoutes() {
 			if b.Limits != nil {
 				cmd.Limits = actors.Limits{MaxAgents: b.Limits.MaxAgents, StorageQuotaBytes: b.Limits.StorageQuotaBytes, MaxDomains: b.Limits.MaxDomains}
 			}
+			// The administrator's key is issued in the same step, so that
+			// no tenant is ever created without a way in.
+			secret, hash := newSecret()
+			cmd.AdminKeyHash = hash
 			out, err := s.propose(ctx, cmd)
 			if err != nil {
 				return nil, err
 			}
 			tid := actors.TenantID(out.Result.ID)
-			key, err := s.putKey(ctx, tid, actors.Operator, actors.AsUser(1))
-			if err != nil {
-				return nil, err
-			}
 			res := &createdTenant{Status: http.StatusCreated}
-			res.Body.TenantView, res.Body.APIKey = s.tenantView(tid), key
+			res.Body.TenantView, res.Body.APIKey = s.tenantView(tid), keyOf(tid, secret)
 			return res, nil
 		})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/tenants", "list-tenants", "List tenants", http.StatusOK, true),
@@ -216,7 +223,8 @@ func (s *Server) tenantRoutes() {
 				return nil, huma.Error404NotFound("not found", &huma.ErrorDetail{Location: "path.tenantId", Message: "no such object"})
 			}
 			b := in.Body
-			if b.Host != nil || b.Limits != nil || b.Features != nil || b.Policy != nil {
+			if b.Host != nil || b.Limits != nil || b.Features != nil || b.Policy != nil || b.Status != "" {
+				// One command: all of the change is made, or none of it.
 				cmd := &actors.UpdateTenant{Tenant: tid, Host: b.Host, Features: features(b.Features)}
 				if b.Limits != nil {
 					l := actors.Limits{MaxAgents: b.Limits.MaxAgents, StorageQuotaBytes: b.Limits.StorageQuotaBytes, MaxDomains: b.Limits.MaxDomains}
@@ -235,16 +243,14 @@ func (s *Server) tenantRoutes() {
 					p := b.Policy.apply(cur.Policy)
 					cmd.Policy = &p
 				}
+				if b.Status != "" {
+					st := actors.TenantActive
+					if b.Status == "disabled" {
+						st = actors.TenantDisabled
+					}
+					cmd.Status = &st
+				}
 				if _, err := s.propose(ctx, cmd); err != nil {
-					return nil, err
-				}
-			}
-			if b.Status != "" {
-				st := actors.TenantActive
-				if b.Status == "disabled" {
-					st = actors.TenantDisabled
-				}
-				if _, err := s.propose(ctx, &actors.SetTenantStatus{Tenant: tid, Status: st}); err != nil {
 					return nil, err
 				}
 			}
@@ -289,10 +295,10 @@ func (s *Server) tenantView(tid actors.TenantID) TenantView {
 // The operator issues the administrator's key (as the system principal of
 // the tenant); users and developers issue keys through tenant endpoints.
 func (s *Server) putKey(ctx context.Context, tid actors.TenantID, by, forP actors.Principal) (string, error) {
-	key := newKey(tid)
+	secret, hash := newSecret()
 	if by.Kind == actors.PrincipalOperator {
 		by = actors.Principal{Kind: actors.PrincipalSystem}
 	}
-	_, err := s.propose(ctx, &actors.PutAPIKey{Target: actors.Target{Tenant: tid, By: by}, Hash: HashKey(key), For: forP})
-	return key, err
+	_, err := s.propose(ctx, &actors.PutAPIKey{Target: actors.Target{Tenant: tid, By: by}, Hash: hash, For: forP})
+	return keyOf(tid, secret), err
 }

@@ -1,0 +1,124 @@
+package actors
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var tenantTestNow = time.Unix(1_800_000_000, 0)
+
+func acmeProfile(name string) Profile {
+	return Profile{CompanyName: name, AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"}
+}
+
+func eventKinds(ev []Event) []EventKind {
+	var kinds []EventKind
+	for _, e := range ev {
+		kinds = append(kinds, e.Kind)
+	}
+	return kinds
+}
+
+func TestCreateTenantIssuesTheAdministratorsKey(t *testing.T) {
+	e := NewEngine()
+	hash := strings.Repeat("ab", 32)
+	r, ev, err := e.Apply(&CreateTenant{Profile: acmeProfile("Acme"), AdminKeyHash: hash}, tenantTestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := e.Tenant(TenantID(r.ID))
+	p, ok := tn.Principal(hash)
+	if !ok || p != AsUser(1) {
+		t.Fatalf("the key resolves to %v (found %v), want the administrator %v", p, ok, AsUser(1))
+	}
+	if u := tn.Users[p.User]; u == nil || u.Name != "ada" {
+		t.Fatalf("the key's user is %+v, want the administrator ada", u)
+	}
+	if !slices.Contains(eventKinds(ev), EvAPIKeyChanged) {
+		t.Fatalf("events %v lack %v", eventKinds(ev), EvAPIKeyChanged)
+	}
+
+	// Without a hash, the tenant has no key (the operator issues one later).
+	r, _, err = e.Apply(&CreateTenant{Profile: acmeProfile("Beta")}, tenantTestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.Tenant(TenantID(r.ID)).APIKeys); n != 0 {
+		t.Fatalf("a tenant created without a key hash has %d keys", n)
+	}
+}
+
+func TestCreateTenantWithABadKeyHashChangesNothing(t *testing.T) {
+	e := NewEngine()
+	before, _ := e.Hash()
+	_, _, err := e.Apply(&CreateTenant{Profile: acmeProfile("Acme"), AdminKeyHash: "short"}, tenantTestNow)
+	var re *FieldError
+	if !errors.As(err, &re) || re.Field != "adminKeyHash" {
+		t.Fatalf("err = %v, want a refusal naming adminKeyHash", err)
+	}
+	if after, _ := e.Hash(); after != before || len(e.Tenants) != 0 || e.NextTenant != 0 {
+		t.Fatalf("a refused create changed the state: %d tenants, next id %d", len(e.Tenants), e.NextTenant)
+	}
+}
+
+func TestUpdateTenantIsAllOrNothing(t *testing.T) {
+	e := NewEngine()
+	apply := func(cmd Command) ([]Event, error) {
+		_, ev, err := e.Apply(cmd, tenantTestNow)
+		return ev, err
+	}
+	if _, err := apply(&CreateTenant{Profile: acmeProfile("Acme"), Host: "acme.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apply(&CreateTenant{Profile: acmeProfile("Beta")}); err != nil {
+		t.Fatal(err)
+	}
+	beta := TenantID(2)
+	disabled, unknown := TenantDisabled, TenantStatus(9)
+	taken := "acme.example.com"
+
+	// A refused part refuses the whole: the status stays as it was.
+	before, _ := e.Hash()
+	for _, c := range []struct {
+		cmd   *UpdateTenant
+		field string
+	}{
+		{&UpdateTenant{Tenant: beta, Host: &taken, Status: &disabled}, "host"},
+		{&UpdateTenant{Tenant: beta, Limits: &Limits{MaxAgents: -1}, Status: &disabled}, "limits.maxAgents"},
+		{&UpdateTenant{Tenant: beta, Status: &unknown}, "status"},
+	} {
+		_, err := apply(c.cmd)
+		var re *FieldError
+		if !errors.As(err, &re) || re.Field != c.field {
+			t.Fatalf("%+v: err = %v, want a refusal naming %s", c.cmd, err, c.field)
+		}
+		if after, _ := e.Hash(); after != before || e.Tenant(beta).Status != TenantActive {
+			t.Fatalf("%+v was refused but changed the state (status %v)", c.cmd, e.Tenant(beta).Status)
+		}
+	}
+
+	// Accepted, every part is made, each with its event.
+	host := "beta.example.com"
+	ev, err := apply(&UpdateTenant{Tenant: beta, Host: &host, Status: &disabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn := e.Tenant(beta); tn.Host != host || tn.Status != TenantDisabled {
+		t.Fatalf("host %q status %v, want %q disabled", tn.Host, tn.Status, host)
+	}
+	if want := []EventKind{EvTenantUpdated, EvTenantStatusChanged}; !slices.Equal(eventKinds(ev), want) {
+		t.Fatalf("events %v, want %v", eventKinds(ev), want)
+	}
+	// A status alone is a status change, not a profile update.
+	active := TenantActive
+	ev, err = apply(&UpdateTenant{Tenant: beta, Status: &active})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []EventKind{EvTenantStatusChanged}; !slices.Equal(eventKinds(ev), want) || e.Tenant(beta).Status != TenantActive {
+		t.Fatalf("events %v status %v, want %v and active", eventKinds(ev), e.Tenant(beta).Status, want)
+	}
+}
