@@ -39,6 +39,7 @@ const (
 	KindRevokeAPIKey
 	KindSetQueueMembers
 	KindSetPriority
+	KindUpdateCallback
 )
 
 // Command is one state change. Operator commands ([CreateTenant],
@@ -361,6 +362,18 @@ type SetPriority struct {
 	Priority int        `json:"priority"`
 }
 
+// UpdateCallback changes a waiting callback's time, priority and queue
+// together: every change it names is made, or none is. A nil field stays
+// as it is; each alone is what [RescheduleCallback], [SetPriority] and
+// [TransferCallback] do.
+type UpdateCallback struct {
+	Target
+	Callback CallbackID `json:"callback"`
+	At       *time.Time `json:"at,omitempty"`
+	Priority *int       `json:"priority,omitempty"`
+	Queue    *QueueID   `json:"queue,omitempty"`
+}
+
 // Member is one agent's place in a queue.
 type Member struct {
 	Agent UserID `json:"agent"`
@@ -406,6 +419,7 @@ func (PutAPIKey) Kind() Kind          { return KindPutAPIKey }
 func (RevokeAPIKey) Kind() Kind       { return KindRevokeAPIKey }
 func (SetQueueMembers) Kind() Kind    { return KindSetQueueMembers }
 func (SetPriority) Kind() Kind        { return KindSetPriority }
+func (UpdateCallback) Kind() Kind     { return KindUpdateCallback }
 
 // NewCommand returns a new, empty command of a kind, for decoding.
 func NewCommand(k Kind) (Command, bool) {
@@ -448,4 +462,5 @@ var commandMakers = [...]func() Command{
 	KindRevokeAPIKey:       func() Command { return new(RevokeAPIKey) },
 	KindSetQueueMembers:    func() Command { return new(SetQueueMembers) },
 	KindSetPriority:        func() Command { return new(SetPriority) },
+	KindUpdateCallback:     func() Command { return new(UpdateCallback) },
 }

@@ -290,8 +290,23 @@ func (g *detGen) step() {
 		g.do(&CancelCallback{Target: admin, Callback: anyCallback})
 	case n < 63:
 		g.do(&RescheduleCallback{Target: admin, Callback: anyCallback, At: g.now.Add(time.Duration(g.r.IntN(60)-10) * time.Second)})
-	case n < 67:
+	case n < 66:
 		g.do(&TransferCallback{Target: admin, Callback: anyCallback, Queue: dt.queues[g.r.IntN(len(dt.queues))]})
+	case n < 67: // some of time, priority and queue at once
+		c := &UpdateCallback{Target: admin, Callback: anyCallback}
+		if g.r.IntN(2) == 0 {
+			at := g.now.Add(time.Duration(g.r.IntN(60)-10) * time.Second)
+			c.At = &at
+		}
+		if g.r.IntN(2) == 0 {
+			p := g.r.IntN(3)
+			c.Priority = &p
+		}
+		if g.r.IntN(2) == 0 {
+			q := dt.queues[g.r.IntN(len(dt.queues))]
+			c.Queue = &q
+		}
+		g.do(c)
 	case n < 71:
 		g.do(&SwitchPosition{Target: self, Agent: agent, Position: g.r.IntN(len(t.Users[agent].Positions) + 1)})
 	case n < 73:

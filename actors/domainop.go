@@ -21,8 +21,8 @@ const (
 	opMemberships                      // replace an agent's queue memberships
 	opPresence                         // an agent asks to change presence
 	opAddCallback                      // a new or transferred-in callback
-	opRemoveCallback                   // a waiting callback transfers out
 	opCallback                         // an action on one callback (see cbAction)
+	opUpdateCallback                   // a waiting callback's time, priority or queue (see callbackUpdate)
 	opTick                             // fire due deadlines
 	opStranded                         // which queues wait with no agent
 	opGet                              // read one callback
@@ -32,14 +32,22 @@ const (
 type cbAction uint8
 
 const (
-	actReschedule cbAction = iota + 1
-	actCancel
+	actCancel cbAction = iota + 1
 	actAccept
 	actReject
 	actComplete
 	actFail
-	actPriority
 )
+
+// callbackUpdate is what opUpdateCallback changes: all of it or, when the
+// callback is not waiting, none of it.
+type callbackUpdate struct {
+	due         int64 // reschedule to (Unix nanoseconds); 0: keep
+	priority    int32
+	setPriority bool
+	leave       bool   // it transfers out: the tenant adds it where it goes
+	refusal     string // what a callback that is not waiting is told
+}
 
 type domainOp struct {
 	code opCode
@@ -61,6 +69,7 @@ type domainOp struct {
 	at       int64
 	code2    CodeID
 	only     []QueueID
+	update   callbackUpdate
 }
 
 type opResult struct {
@@ -142,19 +151,12 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 			d.emit(x, Event{Kind: EvCallbackQueued, Queue: c.Queue, Callback: c.ID})
 			d.routeLine(x, l)
 		}
-	case opRemoveCallback:
+	case opUpdateCallback:
 		c, err := d.visibleCallback(x, op.id)
 		if r.err = err; err != nil {
 			return
 		}
-		if c.Status != Queued && c.Status != Scheduled {
-			r.err = refuse(ErrConflict, "callback", "only a waiting callback can be transferred, this one is %s", c.Status)
-			return
-		}
-		if c.Status == Queued {
-			d.lineAt(c.Queue).leave(c)
-		}
-		r.callback = c // it leaves when the domain it goes to takes it (opAddCallback)
+		r.err, r.callback = d.updateCallback(x, &op.update, c), c
 	case opCallback:
 		c, err := d.visibleCallback(x, op.id)
 		if r.err = err; err != nil {
@@ -225,35 +227,46 @@ func (d *Domain) requestPresence(x *opCtx, a *Agent, p Presence, reason string) 
 	return nil
 }
 
+// updateCallback changes a waiting callback's time and priority, and takes
+// it out of its line when it transfers (u.leave: the tenant then adds it
+// to the domain it goes to, which schedules or queues it there).
+func (d *Domain) updateCallback(x *opCtx, u *callbackUpdate, c *Callback) error {
+	if c.Status != Scheduled && c.Status != Queued {
+		return refuse(ErrConflict, "callback", "%s, this one is %s", u.refusal, c.Status)
+	}
+	queued := c.Status == Queued
+	if queued {
+		d.lineAt(c.Queue).leave(c)
+	}
+	if u.setPriority {
+		c.Priority = u.priority
+	}
+	if u.due != 0 {
+		if queued {
+			d.setStatus(c, Scheduled)
+		}
+		d.emit(x, Event{Kind: EvCallbackRescheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(u.due)})
+	}
+	switch {
+	case u.leave:
+		if u.due != 0 {
+			c.Due = u.due
+		}
+	case u.due != 0:
+		d.schedule(x, c, u.due)
+	case queued:
+		l := d.lineAt(c.Queue)
+		l.enter(c)
+		d.routeLine(x, l)
+	}
+	return nil
+}
+
 // callbackAction applies an agent's or a supervisor's action to a visible
 // callback. Permission to act was checked by the tenant; here are the
 // lifecycle rules.
 func (d *Domain) callbackAction(x *opCtx, op *domainOp, c *Callback) error {
 	switch op.action {
-	case actReschedule:
-		if c.Status != Scheduled && c.Status != Queued {
-			return refuse(ErrConflict, "callback", "only a waiting callback can be rescheduled, this one is %s", c.Status)
-		}
-		if c.Status == Queued {
-			d.lineAt(c.Queue).leave(c)
-			d.setStatus(c, Scheduled)
-		}
-		d.emit(x, Event{Kind: EvCallbackRescheduled, Queue: c.Queue, Callback: c.ID, Object: uint64(op.at)})
-		d.schedule(x, c, op.at)
-	case actPriority:
-		if c.Status != Scheduled && c.Status != Queued {
-			return refuse(ErrConflict, "callback", "only a waiting callback's priority can change, this one is %s", c.Status)
-		}
-		queued := c.Status == Queued
-		if queued {
-			d.lineAt(c.Queue).leave(c)
-		}
-		c.Priority = int32(op.at)
-		if queued {
-			l := d.lineAt(c.Queue)
-			l.enter(c)
-			d.routeLine(x, l)
-		}
 	case actCancel:
 		switch c.Status {
 		case Queued:

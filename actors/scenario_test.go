@@ -441,6 +441,21 @@ func (s *scenario) command(t *testing.T, td *datadriven.TestData) (Command, stri
 		return c, "callback"
 	case "priority":
 		return &SetPriority{Target: tg, Callback: CallbackID(s.id("callback", arg(td, "callback", ""))), Priority: num(t, arg(td, "priority", "0"))}, ""
+	case "update": // what it names of at=, priority= and queue=
+		c := &UpdateCallback{Target: tg, Callback: CallbackID(s.id("callback", arg(td, "callback", "")))}
+		if v := arg(td, "at", ""); v != "" {
+			at := s.now.Add(dur(t, v))
+			c.At = &at
+		}
+		if v := arg(td, "priority", ""); v != "" {
+			p := num(t, v)
+			c.Priority = &p
+		}
+		if v := arg(td, "queue", ""); v != "" {
+			q := QueueID(s.id("queue", v))
+			c.Queue = &q
+		}
+		return c, ""
 	case "accept", "reject", "complete", "fail", "cancel", "reschedule", "transfer":
 		return s.callbackCommand(t, td, tg), ""
 	case "advance":

@@ -485,10 +485,16 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 		return 0, t.switchPosition(x, by, c)
 	case *CreateCallback:
 		return t.createCallback(x, by, c)
-	case *RescheduleCallback, *CancelCallback, *AcceptOffer, *RejectOffer, *CompleteCallback, *FailAttempt, *SetPriority:
+	case *CancelCallback, *AcceptOffer, *RejectOffer, *CompleteCallback, *FailAttempt:
 		return 0, t.callbackCommand(x, by, c)
+	case *UpdateCallback:
+		return 0, t.updateCallback(x, by, c)
+	case *RescheduleCallback:
+		return 0, t.updateCallback(x, by, &UpdateCallback{Callback: c.Callback, At: &c.At})
+	case *SetPriority:
+		return 0, t.updateCallback(x, by, &UpdateCallback{Callback: c.Callback, Priority: &c.Priority})
 	case *TransferCallback:
-		return 0, t.transfer(x, by, c)
+		return 0, t.updateCallback(x, by, &UpdateCallback{Callback: c.Callback, Queue: &c.Queue})
 	case *PutAPIKey, *RevokeAPIKey:
 		return 0, t.apiKey(x, by, c)
 	case *SetQueueMembers:
@@ -1181,21 +1187,8 @@ func (t *Tenant) callbackCommand(x *opCtx, by Principal, cmd TenantCommand) erro
 	op := t.newOp(opCallback, x)
 	op.x.guard = guard{t: t, p: by, act: ActManageCallback}
 	switch c := cmd.(type) {
-	case *RescheduleCallback:
-		if !t.Features[FeatureScheduledCallbacks] {
-			return refuse(ErrFeatureDisabled, "callbackScheduledTime", "scheduled callbacks are not enabled for this tenant")
-		}
-		if c.At.IsZero() {
-			return invalid("callbackScheduledTime", "is required")
-		}
-		op.id, op.action, op.at = c.Callback, actReschedule, max(c.At.UnixNano(), x.now)
 	case *CancelCallback:
 		op.id, op.action = c.Callback, actCancel
-	case *SetPriority:
-		if c.Priority < 0 || c.Priority > maxPriority {
-			return invalid("priority", "must be between 0 and %d", maxPriority)
-		}
-		op.id, op.action, op.at = c.Callback, actPriority, int64(c.Priority)
 	case *AcceptOffer:
 		op.id, op.action, op.offer = c.Callback, actAccept, c.Offer
 	case *RejectOffer:
@@ -1205,7 +1198,7 @@ func (t *Tenant) callbackCommand(x *opCtx, by Principal, cmd TenantCommand) erro
 	case *FailAttempt:
 		op.id, op.action, op.reason = c.Callback, actFail, c.Reason
 	}
-	if op.action >= actAccept && op.action <= actFail { // not actPriority, a manager's action added after them
+	if op.action >= actAccept && op.action <= actFail {
 		op.x.guard.act = ActHandleCallback
 		if by.Kind != PrincipalUser {
 			return refuse(ErrForbidden, "callbackId", "only the offered agent handles a callback")
@@ -1274,29 +1267,68 @@ func (t *Tenant) release(c *Callback) {
 	}
 }
 
-func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
-	if !t.Features[FeatureTransfers] {
-		return refuse(ErrFeatureDisabled, "queueId", "transfers are not enabled for this tenant")
+// updateCallback changes a waiting callback's time, priority and queue:
+// every check comes first, so that a refusal changes nothing.
+func (t *Tenant) updateCallback(x *opCtx, by Principal, c *UpdateCallback) error {
+	var u callbackUpdate
+	changes := 0
+	if c.At != nil {
+		if !t.Features[FeatureScheduledCallbacks] {
+			return refuse(ErrFeatureDisabled, "callbackScheduledTime", "scheduled callbacks are not enabled for this tenant")
+		}
+		if c.At.IsZero() {
+			return invalid("callbackScheduledTime", "is required")
+		}
+		u.due, u.refusal, changes = max(c.At.UnixNano(), x.now), "only a waiting callback can be rescheduled", changes+1
+	}
+	if c.Priority != nil {
+		if *c.Priority < 0 || *c.Priority > maxPriority {
+			return invalid("priority", "must be between 0 and %d", maxPriority)
+		}
+		u.priority, u.setPriority = int32(*c.Priority), true
+		u.refusal, changes = "only a waiting callback's priority can change", changes+1
+	}
+	if c.Queue != nil {
+		if !t.Features[FeatureTransfers] {
+			return refuse(ErrFeatureDisabled, "queueId", "transfers are not enabled for this tenant")
+		}
+		u.leave, u.refusal, changes = true, "only a waiting callback can be transferred", changes+1
+	}
+	switch changes {
+	case 0:
+		return invalid("callback", "names no change")
+	case 1:
+	default:
+		u.refusal = "only a waiting callback can be changed"
 	}
 	did, ok := t.callbackDomain(c.Callback)
 	if !ok {
 		return notFound("callbackId")
 	}
-	q := t.Queues[c.Queue]
-	if q == nil || !t.sees(by, []DomainID{q.Domain}, q.ID) {
-		return notFound("queueId")
+	var q *Queue
+	if c.Queue != nil {
+		q = t.Queues[*c.Queue]
+		if q == nil || !t.sees(by, []DomainID{q.Domain}, q.ID) {
+			return notFound("queueId")
+		}
+		if err := t.Allowed(by, ActManageCallback, []DomainID{q.Domain}, q.ID); err != nil {
+			return named(err, "queueId")
+		}
 	}
-	if err := t.Allowed(by, ActManageCallback, []DomainID{q.Domain}, q.ID); err != nil {
-		return named(err, "queueId")
-	}
-	op := t.newOp(opRemoveCallback, x)
-	op.id = c.Callback
+	op := t.newOp(opUpdateCallback, x)
+	op.id, op.update = c.Callback, u
 	op.x.guard = guard{t: t, p: by, act: ActManageCallback}
 	r := t.call(did, op)
-	if r.err != nil {
+	if r.err != nil || q == nil {
 		return r.err
 	}
-	cb := r.callback
+	t.transfer(x, r.callback, q)
+	return nil
+}
+
+// transfer moves a callback its domain let go of (opUpdateCallback) to
+// queue q, in q's domain, which the callback collects.
+func (t *Tenant) transfer(x *opCtx, cb *Callback, q *Queue) {
 	t.release(cb)
 	from := cb.Queue
 	cb.Queue = q.ID
@@ -1313,7 +1345,6 @@ func (t *Tenant) transfer(x *opCtx, by Principal, c *TransferCallback) error {
 	add := t.newOp(opAddCallback, x)
 	add.callback = cb
 	t.call(q.Domain, add)
-	return nil
 }
 
 func (t *Tenant) tick(x *opCtx) {

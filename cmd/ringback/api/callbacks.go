@@ -242,23 +242,22 @@ func (s *Server) callbackRoutes() {
 		})
 	huma.Register(s.api, op(http.MethodPatch, "/v1/callbacks/{callbackId}", "update-callback", "Reschedule, reprioritise or transfer a waiting callback", http.StatusOK),
 		func(ctx context.Context, in *patchCallbackInput) (*callbackOutput, error) {
-			id, b, tg := actors.CallbackID(in.CallbackID), in.Body, callerOf(ctx).target()
+			id, b := actors.CallbackID(in.CallbackID), in.Body
+			// One command: every change named is made, or none is.
+			cmd := &actors.UpdateCallback{Target: callerOf(ctx).target(), Callback: id, Priority: b.Priority}
 			if b.CallbackScheduledTime != nil {
 				at, err := s.scheduledTime(b.CallbackScheduledTime)
 				if err != nil {
 					return nil, err
 				}
-				if _, err := s.propose(ctx, &actors.RescheduleCallback{Target: tg, Callback: id, At: at}); err != nil {
-					return nil, err
-				}
-			}
-			if b.Priority != nil {
-				if _, err := s.propose(ctx, &actors.SetPriority{Target: tg, Callback: id, Priority: *b.Priority}); err != nil {
-					return nil, err
-				}
+				cmd.At = &at
 			}
 			if b.QueueID != nil {
-				if _, err := s.propose(ctx, &actors.TransferCallback{Target: tg, Callback: id, Queue: actors.QueueID(*b.QueueID)}); err != nil {
+				q := actors.QueueID(*b.QueueID)
+				cmd.Queue = &q
+			}
+			if cmd.At != nil || cmd.Priority != nil || cmd.Queue != nil {
+				if _, err := s.propose(ctx, cmd); err != nil {
 					return nil, err
 				}
 			}

@@ -491,3 +491,41 @@ func TestPatchTenantIsAllOrNothing(t *testing.T) {
 		t.Fatalf("a disabled tenant's key = %d, want 403", code)
 	}
 }
+
+// PATCH /v1/callbacks/{id} makes every change it names, or none: a refused
+// transfer leaves the new priority and time unmade too.
+func TestPatchCallbackIsAllOrNothing(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	other := s.tenant("beta")
+	var q2 createdObj
+	s.must("POST", "/v1/queues", f.admin, map[string]any{"name": "second", "domainId": f.support}, &q2, 201)
+	var cb CallbackView
+	s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, &cb, 201)
+	path := fmt.Sprintf("/v1/callbacks/%d", cb.ID)
+	later := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	for _, c := range []struct {
+		body  map[string]any
+		code  int
+		field string
+	}{
+		{map[string]any{"priority": 7, "callbackScheduledTime": later, "queueId": other.queue + 1000}, 404, "queueId"},
+		{map[string]any{"priority": 7, "queueId": other.queue + 1000}, 404, "queueId"},
+		{map[string]any{"callbackScheduledTime": later, "priority": 1001}, 422, "priority"},
+	} {
+		code, raw := s.do("PATCH", path, f.admin, c.body, nil)
+		if code != c.code || !strings.Contains(string(raw), c.field) {
+			t.Fatalf("PATCH %v = %d %s, want %d naming %s", c.body, code, raw, c.code, c.field)
+		}
+		var got CallbackView
+		s.must("GET", path, f.admin, nil, &got, 200)
+		if got.Priority != cb.Priority || got.State != cb.State || got.QueueID != cb.QueueID || got.CallbackScheduledTime != nil {
+			t.Fatalf("after the refused PATCH %v the callback is %+v, want it unchanged from %+v", c.body, got, cb)
+		}
+	}
+	var got CallbackView
+	s.must("PATCH", path, f.admin, map[string]any{"priority": 7, "callbackScheduledTime": later, "queueId": q2.ID}, &got, 200)
+	if got.Priority != 7 || got.QueueID != uint32(q2.ID) || got.State != "scheduled" || got.CallbackScheduledTime == nil || !got.CallbackScheduledTime.Equal(later) {
+		t.Fatalf("after the PATCH the callback is %+v, want priority 7, queue %d, scheduled at %v", got, q2.ID, later)
+	}
+}
