@@ -178,11 +178,13 @@ type DeleteUser struct {
 }
 
 // CreateApp registers a channel application bound to one domain; callbacks
-// it creates belong to that domain.
+// it creates belong to that domain. KeyHash, when set, gives it an API key
+// in the same step (as [PutAPIKey] would, with the same rights needed).
 type CreateApp struct {
 	Target
-	Name   string   `json:"name"`
-	Domain DomainID `json:"domain"`
+	Name    string   `json:"name"`
+	Domain  DomainID `json:"domain"`
+	KeyHash string   `json:"keyHash,omitempty"`
 }
 
 // CreateGroup adds an access group (a line of business).

@@ -16,9 +16,22 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		if err := validName("name", c.Name, maxNameLen); err != nil {
 			return 0, err
 		}
+		if c.KeyHash != "" {
+			if err := validKeyHash(c.KeyHash, "keyHash"); err != nil {
+				return 0, err
+			}
+			if err := t.keyIssuer(by); err != nil {
+				return 0, err
+			}
+		}
 		t.Next.App++
 		t.Apps[t.Next.App] = &App{ID: t.Next.App, Name: c.Name, Domain: c.Domain}
-		return t.created(x, c.Domain, uint64(t.Next.App)), nil
+		id := t.created(x, c.Domain, uint64(t.Next.App))
+		if c.KeyHash != "" {
+			t.APIKeys[c.KeyHash] = AsApp(t.Next.App)
+			t.emit(x, Event{Kind: EvAPIKeyChanged})
+		}
+		return id, nil
 	case *CreateGroup:
 		if err := t.administer(by, 0, "domainId"); err != nil {
 			return 0, err

@@ -122,3 +122,32 @@ func TestUpdateTenantIsAllOrNothing(t *testing.T) {
 		t.Fatalf("events %v status %v, want %v and active", eventKinds(ev), e.Tenant(beta).Status, want)
 	}
 }
+
+func TestCreateAppIssuesItsKey(t *testing.T) {
+	e := NewEngine()
+	r, _, err := e.Apply(&CreateTenant{Profile: acmeProfile("Acme")}, tenantTestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := Target{Tenant: TenantID(r.ID), By: AsUser(1)}
+	before, _ := e.Hash()
+	_, _, err = e.Apply(&CreateApp{Target: admin, Name: "web", Domain: HomeDomain, KeyHash: "short"}, tenantTestNow)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "keyHash" {
+		t.Fatalf("err = %v, want a refusal naming keyHash", err)
+	}
+	if after, _ := e.Hash(); after != before {
+		t.Fatal("a refused CreateApp changed the state")
+	}
+	hash := strings.Repeat("cd", 32)
+	r, ev, err := e.Apply(&CreateApp{Target: admin, Name: "web", Domain: HomeDomain, KeyHash: hash}, tenantTestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := e.Tenant(admin.Tenant).Principal(hash); !ok || p != AsApp(AppID(r.ID)) {
+		t.Fatalf("the key resolves to %v (found %v), want the application %d", p, ok, r.ID)
+	}
+	if want := []EventKind{EvObjectCreated, EvAPIKeyChanged}; !slices.Equal(eventKinds(ev), want) {
+		t.Fatalf("events %v, want %v", eventKinds(ev), want)
+	}
+}

@@ -391,19 +391,16 @@ func (s *Server) configRoutes() {
 		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/channels", "create-channel", "Register a channel application bound to a domain", http.StatusCreated),
 		func(ctx context.Context, in *channelInput) (*keyOutput, error) {
+			// The application and its key in one step: no channel without a key.
+			secret, hash := newSecret()
 			out, err := s.cmd(ctx, func(t actors.Target) actors.Command {
-				return &actors.CreateApp{Target: t, Name: in.Body.Name, Domain: actors.DomainID(in.Body.DomainID)}
+				return &actors.CreateApp{Target: t, Name: in.Body.Name, Domain: actors.DomainID(in.Body.DomainID), KeyHash: hash}
 			})
 			if err != nil {
 				return nil, err
 			}
-			c := callerOf(ctx)
-			key, err := s.putKey(ctx, c.tenant, c.p, actors.AsApp(actors.AppID(out.Result.ID)))
-			if err != nil {
-				return nil, err
-			}
 			res := &keyOutput{Status: http.StatusCreated}
-			res.Body.ID, res.Body.APIKey = out.Result.ID, key
+			res.Body.ID, res.Body.APIKey = out.Result.ID, keyOf(callerOf(ctx).tenant, secret)
 			return res, nil
 		})
 	for _, k := range []struct {
