@@ -166,7 +166,45 @@ func queueCommand() *cobra.Command {
 		}
 		return done(cmd, f, raw, "Queue %s now has %d members.", id, len(ms))
 	})
-	return group("queue", "Manage a tenant's virtual queues (API key)", f, list, create, members)
+	update := &cobra.Command{
+		Use:   "update QUEUE_ID [--strategy S] [--folder ID] [--service-level SECONDS]",
+		Short: "Change a queue's strategy, folder or service level",
+		Long:  "Changes what the flags name, and nothing else; --folder 0 takes the queue out of its folder.",
+		Args:  cobra.ExactArgs(1),
+	}
+	var ud struct {
+		Strategy            *string `json:"strategy,omitempty"`
+		FolderID            *uint32 `json:"folderId,omitempty"`
+		ServiceLevelSeconds *int    `json:"serviceLevelSeconds,omitempty"`
+	}
+	strategy, folder, level := update.Flags().String("strategy", "", "longest-idle, round-robin or fewest-handled"),
+		update.Flags().Uint32("folder", 0, "a queue folder id"), update.Flags().Int("service-level", 0, "service-level threshold in seconds (0: the tenant's)")
+	apiCommand(f, update, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg("QUEUE_ID", args[0])
+		if err != nil {
+			return err
+		}
+		ud.Strategy, ud.FolderID, ud.ServiceLevelSeconds = nil, nil, nil
+		if cmd.Flags().Changed("strategy") {
+			ud.Strategy = strategy
+		}
+		if cmd.Flags().Changed("folder") {
+			ud.FolderID = folder
+		}
+		if cmd.Flags().Changed("service-level") {
+			ud.ServiceLevelSeconds = level
+		}
+		if ud.Strategy == nil && ud.FolderID == nil && ud.ServiceLevelSeconds == nil {
+			return usageErr("name something to change: --strategy, --folder or --service-level")
+		}
+		var q api.QueueView
+		raw, err := cl.send(cmd.Context(), http.MethodPatch, "/v1/queues/"+id, ud, &q)
+		if err != nil {
+			return err
+		}
+		return done(cmd, f, raw, "Queue %s: %s, service level %ds, folder %d.", id, q.Strategy, q.ServiceLevelSeconds, q.FolderID)
+	})
+	return group("queue", "Manage a tenant's virtual queues (API key)", f, list, create, update, members)
 }
 
 func userCommand() *cobra.Command {
@@ -259,7 +297,19 @@ func userCommand() *cobra.Command {
 		}
 		return done(cmd, f, raw, "User %s is %s.", id, args[1])
 	})
-	return group("user", "Manage a tenant's users and agents (API key)", f, list, create, key, presence)
+	del := &cobra.Command{Use: "delete USER_ID", Short: "Delete an offline user; their API keys stop working", Args: cobra.ExactArgs(1)}
+	apiCommand(f, del, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg("USER_ID", args[0])
+		if err != nil {
+			return err
+		}
+		raw, err := cl.send(cmd.Context(), http.MethodDelete, "/v1/users/"+id, nil, nil)
+		if err != nil {
+			return err
+		}
+		return done(cmd, f, raw, "User %s deleted.", id)
+	})
+	return group("user", "Manage a tenant's users and agents (API key)", f, list, create, key, presence, del)
 }
 
 // parseRole reads ROLE, ROLE@all or ROLE@D1,D2.

@@ -152,6 +152,19 @@ func TestCLITenantsAndCallbacks(t *testing.T) {
 		t.Fatalf("user list =\n%s", out)
 	}
 	c.must(key.APIKey, "user", "presence", "2", "offline")
+	if out := c.must(admin, "queue", "update", "1", "--strategy", "fewest-handled", "--service-level", "20"); !strings.Contains(out, "fewest-handled, service level 20s") {
+		t.Fatalf("queue update = %q", out)
+	}
+	if _, _, err := c.run(admin, "queue", "update", "1"); !errors.Is(err, errUsage) {
+		t.Fatalf("queue update naming nothing: err = %v, want a usage error", err)
+	}
+	c.must(admin, "user", "create", "temp", "--home", "2", "--role", "monitor")
+	if out := c.must(admin, "user", "delete", "3"); out != "User 3 deleted.\n" {
+		t.Fatalf("user delete = %q", out)
+	}
+	if out := c.must(admin, "user", "list"); strings.Contains(out, "temp") {
+		t.Fatalf("user list after delete =\n%s", out)
+	}
 
 	// A callback round trip.
 	var cb api.CallbackView

@@ -92,6 +92,15 @@ type UserPath struct {
 	UserID uint32 `path:"userId" minimum:"1"`
 }
 
+type updateUserInput struct {
+	UserPath
+	Body struct {
+		Roles          *[]RoleBody     `json:"roles,omitempty" minItems:"1" maxItems:"20"`
+		Positions      *[]PositionBody `json:"positions,omitempty" maxItems:"50" doc:"only while the agent is offline"`
+		AccessGroupIDs *[]uint32       `json:"accessGroupIds,omitempty" maxItems:"100"`
+	}
+}
+
 type presenceInput struct {
 	UserPath
 	Body struct {
@@ -162,6 +171,28 @@ type QueuePath struct {
 	QueueID uint32 `path:"queueId" minimum:"1"`
 }
 
+type updateQueueInput struct {
+	QueuePath
+	Body struct {
+		Strategy            *string   `json:"strategy,omitempty" enum:"longest-idle,round-robin,fewest-handled"`
+		FolderID            *uint32   `json:"folderId,omitempty" doc:"0 takes the queue out of its folder"`
+		ServiceLevelSeconds *int      `json:"serviceLevelSeconds,omitempty" minimum:"0" maximum:"86400" doc:"0: the tenant's"`
+		RevokeReadGroupIDs  *[]uint32 `json:"revokeReadGroupIds,omitempty" maxItems:"100"`
+	}
+}
+
+type FolderPath struct {
+	FolderID uint32 `path:"folderId" minimum:"1"`
+}
+
+type updateFolderInput struct {
+	FolderPath
+	Body struct {
+		Propagate          *bool     `json:"propagate,omitempty"`
+		RevokeReadGroupIDs *[]uint32 `json:"revokeReadGroupIds,omitempty" maxItems:"100"`
+	}
+}
+
 type membersInput struct {
 	QueuePath
 	Body []struct {
@@ -192,6 +223,19 @@ func ids[T ~uint32](in []uint32) []T {
 	out := make([]T, len(in))
 	for i, v := range in {
 		out[i] = T(v)
+	}
+	return out
+}
+
+// positions reads agent positions; an unnamed one is named after its domain.
+func positions(in []PositionBody) []actors.Position {
+	var out []actors.Position
+	for _, p := range in {
+		name := p.Name
+		if name == "" {
+			name = "position-" + itoa(uint64(p.DomainID))
+		}
+		out = append(out, actors.Position{Name: name, Domain: actors.DomainID(p.DomainID)})
 	}
 	return out
 }
@@ -309,17 +353,36 @@ func (s *Server) configRoutes() {
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/users", "create-user", "Create a user", http.StatusCreated),
 		func(ctx context.Context, in *createUserInput) (*idOutput, error) {
 			b := in.Body
-			var ps []actors.Position
-			for _, p := range b.Positions {
-				name := p.Name
-				if name == "" {
-					name = "position-" + itoa(uint64(p.DomainID))
-				}
-				ps = append(ps, actors.Position{Name: name, Domain: actors.DomainID(p.DomainID)})
-			}
 			return s.create(ctx, func(t actors.Target) actors.Command {
 				return &actors.CreateUser{Target: t, Name: b.Username, FullName: b.Name, Home: actors.DomainID(b.HomeDomainID),
-					Grants: roles(b.Roles), Groups: ids[actors.GroupID](b.AccessGroupIDs), Positions: ps}
+					Grants: roles(b.Roles), Groups: ids[actors.GroupID](b.AccessGroupIDs), Positions: positions(b.Positions)}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/users/{userId}", "update-user", "Replace a user's roles, positions or access groups", http.StatusOK),
+		func(ctx context.Context, in *updateUserInput) (*struct{ Body UserView }, error) {
+			b, id := in.Body, actors.UserID(in.UserID)
+			cmd := &actors.UpdateUser{Target: callerOf(ctx).target(), User: id}
+			if b.Roles != nil {
+				g := roles(*b.Roles)
+				cmd.Grants = &g
+			}
+			if b.Positions != nil {
+				p := positions(*b.Positions)
+				cmd.Positions = &p
+			}
+			if b.AccessGroupIDs != nil {
+				g := ids[actors.GroupID](*b.AccessGroupIDs)
+				cmd.Groups = &g
+			}
+			if _, err := s.propose(ctx, cmd); err != nil {
+				return nil, err
+			}
+			return s.user(ctx, id)
+		})
+	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/users/{userId}", "delete-user", "Delete an offline user and revoke their keys", http.StatusNoContent),
+		func(ctx context.Context, in *UserPath) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.DeleteUser{Target: t, User: actors.UserID(in.UserID)}
 			})
 		})
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/users", "list-users", "List the users the caller can see", http.StatusOK),
@@ -339,17 +402,7 @@ func (s *Server) configRoutes() {
 		})
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/users/{userId}", "get-user", "Get a user", http.StatusOK),
 		func(ctx context.Context, in *UserPath) (*struct{ Body UserView }, error) {
-			out := &struct{ Body UserView }{}
-			c := callerOf(ctx)
-			err := s.read(ctx, false, func(t *actors.Tenant) error {
-				u := t.Users[actors.UserID(in.UserID)]
-				if u == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{u.Home}, 0) != nil {
-					return notFoundAt("path.userId")
-				}
-				out.Body = userView(u)
-				return nil
-			})
-			return out, err
+			return s.user(ctx, actors.UserID(in.UserID))
 		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/users/{userId}/api-keys", "create-user-api-key", "Issue an API key for a user", http.StatusCreated),
 		func(ctx context.Context, in *UserPath) (*keyOutput, error) {
@@ -388,6 +441,17 @@ func (s *Server) configRoutes() {
 				return &actors.CreateFolder{Target: t, Name: b.Name, Domain: actors.DomainID(b.DomainID), Propagate: b.Propagate,
 					RevokeRead: ids[actors.GroupID](b.RevokeReadGroupIDs)}
 			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/queue-folders/{folderId}", "update-queue-folder", "Change whether a folder's permissions propagate, and which groups may not read its queues", http.StatusNoContent),
+		func(ctx context.Context, in *updateFolderInput) (*struct{}, error) {
+			b := in.Body
+			cmd := &actors.UpdateFolder{Target: callerOf(ctx).target(), Folder: actors.FolderID(in.FolderID), Propagate: b.Propagate}
+			if b.RevokeReadGroupIDs != nil {
+				g := ids[actors.GroupID](*b.RevokeReadGroupIDs)
+				cmd.RevokeRead = &g
+			}
+			_, err := s.propose(ctx, cmd)
+			return nil, err
 		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/channels", "create-channel", "Register a channel application bound to a domain", http.StatusCreated),
 		func(ctx context.Context, in *channelInput) (*keyOutput, error) {
@@ -439,6 +503,35 @@ func (s *Server) configRoutes() {
 				return nil
 			})
 			return out, err
+		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/queues/{queueId}", "get-queue", "Get a virtual queue", http.StatusOK),
+		func(ctx context.Context, in *QueuePath) (*struct{ Body QueueView }, error) {
+			return s.queue(ctx, actors.QueueID(in.QueueID))
+		})
+	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/queues/{queueId}", "update-queue", "Change a queue's strategy, folder, service level or read permissions", http.StatusOK),
+		func(ctx context.Context, in *updateQueueInput) (*struct{ Body QueueView }, error) {
+			b, id := in.Body, actors.QueueID(in.QueueID)
+			cmd := &actors.UpdateQueue{Target: callerOf(ctx).target(), Queue: id}
+			if b.Strategy != nil {
+				st, _ := actors.ParseStrategy(*b.Strategy)
+				cmd.Strategy = &st
+			}
+			if b.FolderID != nil {
+				f := actors.FolderID(*b.FolderID)
+				cmd.Folder = &f
+			}
+			if b.ServiceLevelSeconds != nil {
+				sl := seconds(*b.ServiceLevelSeconds)
+				cmd.ServiceLevel = &sl
+			}
+			if b.RevokeReadGroupIDs != nil {
+				g := ids[actors.GroupID](*b.RevokeReadGroupIDs)
+				cmd.RevokeRead = &g
+			}
+			if _, err := s.propose(ctx, cmd); err != nil {
+				return nil, err
+			}
+			return s.queue(ctx, id)
 		})
 	setMembers := tenantOp(http.MethodPut, "/v1/queues/{queueId}/members", "set-queue-members", "Replace a queue's members", http.StatusNoContent)
 	setMembers.MaxBodyBytes = maxMembersBody
@@ -493,6 +586,34 @@ func (s *Server) configRoutes() {
 			})
 			return out, err
 		})
+}
+
+func (s *Server) user(ctx context.Context, id actors.UserID) (*struct{ Body UserView }, error) {
+	out := &struct{ Body UserView }{}
+	c := callerOf(ctx)
+	err := s.read(ctx, false, func(t *actors.Tenant) error {
+		u := t.Users[id]
+		if u == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{u.Home}, 0) != nil {
+			return notFoundAt("path.userId")
+		}
+		out.Body = userView(u)
+		return nil
+	})
+	return out, err
+}
+
+func (s *Server) queue(ctx context.Context, id actors.QueueID) (*struct{ Body QueueView }, error) {
+	out := &struct{ Body QueueView }{}
+	c := callerOf(ctx)
+	err := s.read(ctx, false, func(t *actors.Tenant) error {
+		q := t.Queues[id]
+		if q == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{q.Domain}, q.ID) != nil {
+			return notFoundAt("path.queueId")
+		}
+		out.Body = queueView(q)
+		return nil
+	})
+	return out, err
 }
 
 func (s *Server) domain(ctx context.Context, id actors.DomainID) (*struct{ Body DomainView }, error) {

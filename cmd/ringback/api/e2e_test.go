@@ -529,3 +529,52 @@ func TestPatchCallbackIsAllOrNothing(t *testing.T) {
 		t.Fatalf("after the PATCH the callback is %+v, want priority 7, queue %d, scheduled at %v", got, q2.ID, later)
 	}
 }
+
+// Queues, users and folders change after they are made, and users leave.
+func TestUpdateQueueUserFolder(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	qpath := fmt.Sprintf("/v1/queues/%d", f.queue)
+	var q QueueView
+	s.must("PATCH", qpath, f.admin, map[string]any{"strategy": "fewest-handled", "serviceLevelSeconds": 45}, &q, 200)
+	if q.Strategy != "fewest-handled" || q.ServiceLevelSeconds != 45 {
+		t.Fatalf("after PATCH the queue is %+v, want fewest-handled at 45 s", q)
+	}
+	if code, raw := s.do("PATCH", qpath, f.admin, map[string]any{"strategy": "fastest"}, nil); code != 422 || !strings.Contains(string(raw), "strategy") {
+		t.Fatalf("PATCH with an unknown strategy = %d %s, want 422 naming strategy", code, raw)
+	}
+	s.must("GET", qpath, f.admin, nil, &q, 200)
+	if q.Strategy != "fewest-handled" {
+		t.Fatalf("a refused PATCH changed the strategy to %q", q.Strategy)
+	}
+
+	upath := fmt.Sprintf("/v1/users/%d", f.agentID)
+	var u UserView
+	s.must("PATCH", upath, f.admin, map[string]any{"roles": []any{map[string]any{"role": "agent", "domainIds": []uint64{f.sales, f.support}}}}, &u, 200)
+	if len(u.Roles) != 1 || len(u.Roles[0].DomainIDs) != 2 {
+		t.Fatalf("after PATCH the user's roles are %+v, want agent in two domains", u.Roles)
+	}
+	s.must("PUT", upath+"/presence", f.agent, map[string]any{"state": "available"}, nil, 204)
+	code, raw := s.do("PATCH", upath, f.admin, map[string]any{"positions": []any{map[string]any{"domainId": f.support}}}, nil)
+	if code != 409 || !strings.Contains(string(raw), "positions") {
+		t.Fatalf("moving an available agent's positions = %d %s, want 409 naming positions", code, raw)
+	}
+	if code, _ := s.do("DELETE", upath, f.admin, nil, nil); code != 409 {
+		t.Fatalf("deleting an available agent = %d, want 409", code)
+	}
+	s.must("PUT", upath+"/presence", f.agent, map[string]any{"state": "offline"}, nil, 204)
+	s.must("DELETE", upath, f.admin, nil, nil, 204)
+	s.must("GET", upath, f.admin, nil, nil, 404)
+	if code, _ := s.do("GET", "/v1/offers", f.agent, nil, nil); code != 401 {
+		t.Fatalf("a deleted user's key = %d, want 401", code)
+	}
+
+	var folder createdObj
+	s.must("POST", "/v1/queue-folders", f.admin, map[string]any{"name": "vip", "domainId": f.sales}, &folder, 201)
+	s.must("PATCH", fmt.Sprintf("/v1/queue-folders/%d", folder.ID), f.admin, map[string]any{"propagate": true}, nil, 204)
+	s.must("PATCH", fmt.Sprintf("/v1/queue-folders/%d", folder.ID+100), f.admin, map[string]any{"propagate": true}, nil, 404)
+	s.must("PATCH", qpath, f.admin, map[string]any{"folderId": folder.ID}, &q, 200)
+	if q.FolderID != uint32(folder.ID) {
+		t.Fatalf("the queue's folder is %d, want %d", q.FolderID, folder.ID)
+	}
+}

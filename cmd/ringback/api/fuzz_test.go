@@ -41,6 +41,7 @@ func FuzzWriteBodies(f *testing.F) {
 		{"POST", "/v1/queue-folders", fx.admin}, {"POST", "/v1/wrapup-codes", fx.admin},
 		{"PATCH", fmt.Sprintf("/v1/callbacks/%d", cb.ID), fx.admin}, {"PATCH", fmt.Sprintf("/v1/tenants/%d", fx.id), opToken},
 		{"POST", "/v1/tenants", opToken},
+		{"PATCH", fmt.Sprintf("/v1/queues/%d", fx.queue), fx.admin}, {"PATCH", fmt.Sprintf("/v1/users/%d", fx.agentID), fx.admin},
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		srv.t = t
