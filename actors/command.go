@@ -1,6 +1,11 @@
 package actors
 
-import "time"
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Kind numbers the command types for the replicated log. The list is
 // append-only: new kinds go at the end, none is ever renumbered or reused.
@@ -422,6 +427,43 @@ func (RevokeAPIKey) Kind() Kind       { return KindRevokeAPIKey }
 func (SetQueueMembers) Kind() Kind    { return KindSetQueueMembers }
 func (SetPriority) Kind() Kind        { return KindSetPriority }
 func (UpdateCallback) Kind() Kind     { return KindUpdateCallback }
+
+// String names a kind after its command type, in the API's style:
+// KindUpdateCallback is "update-callback".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "kind-" + strconv.Itoa(int(k))
+}
+
+var kindNames = func() (names [len(commandMakers)]string) {
+	for k, make := range commandMakers {
+		if make == nil {
+			continue
+		}
+		names[k] = kebab(reflect.TypeOf(make()).Elem().Name())
+	}
+	return names
+}()
+
+// kebab writes a Go name in lower case, words joined by dashes; an
+// acronym is one word ("PutAPIKey" is "put-api-key").
+func kebab(name string) string {
+	upper := func(i int) bool { return i >= 0 && i < len(name) && name[i] >= 'A' && name[i] <= 'Z' }
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper(i) {
+			if i > 0 && (!upper(i-1) || i+1 < len(name) && !upper(i+1)) {
+				b.WriteByte('-')
+			}
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
 
 // NewCommand returns a new, empty command of a kind, for decoding.
 func NewCommand(k Kind) (Command, bool) {

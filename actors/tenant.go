@@ -488,7 +488,10 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 	case *CancelCallback, *AcceptOffer, *RejectOffer, *CompleteCallback, *FailAttempt:
 		return 0, t.callbackCommand(x, by, c)
 	case *UpdateCallback:
-		return 0, t.updateCallback(x, by, c)
+		if err := t.updateCallback(x, by, c); err != nil {
+			return 0, err
+		}
+		return uint64(c.Callback), nil // the audit's object
 	case *RescheduleCallback:
 		return 0, t.updateCallback(x, by, &UpdateCallback{Callback: c.Callback, At: &c.At})
 	case *SetPriority:

@@ -151,3 +151,25 @@ func TestCreateAppIssuesItsKey(t *testing.T) {
 		t.Fatalf("events %v, want %v", eventKinds(ev), want)
 	}
 }
+
+func TestKindNames(t *testing.T) {
+	seen := map[string]Kind{}
+	for k := KindCreateTenant; k <= KindUpdateCallback; k++ {
+		name := k.String()
+		if name == "" || strings.HasPrefix(name, "kind-") || strings.ToLower(name) != name {
+			t.Fatalf("kind %d is named %q", k, name)
+		}
+		if other, dup := seen[name]; dup {
+			t.Fatalf("kinds %d and %d are both %q", other, k, name)
+		}
+		seen[name] = k
+	}
+	for k, want := range map[Kind]string{KindCreateTenant: "create-tenant", KindUpdateCallback: "update-callback", KindPutAPIKey: "put-api-key", KindRevokeAPIKey: "revoke-api-key"} {
+		if got := k.String(); got != want {
+			t.Errorf("%d is %q, want %q", k, got, want)
+		}
+	}
+	if got := Kind(999).String(); got != "kind-999" {
+		t.Errorf("an unknown kind is %q", got)
+	}
+}

@@ -528,6 +528,18 @@ func TestPatchCallbackIsAllOrNothing(t *testing.T) {
 	if got.Priority != 7 || got.QueueID != uint32(q2.ID) || got.State != "scheduled" || got.CallbackScheduledTime == nil || !got.CallbackScheduledTime.Equal(later) {
 		t.Fatalf("after the PATCH the callback is %+v, want priority 7, queue %d, scheduled at %v", got, q2.ID, later)
 	}
+	// The audit trail names the one change, made once.
+	var audit []AuditView
+	s.must("GET", "/v1/audit", f.admin, nil, &audit, 200)
+	updates := 0
+	for _, a := range audit {
+		if a.Action == "update-callback" && a.ObjectID == cb.ID {
+			updates++
+		}
+	}
+	if updates != 1 {
+		t.Fatalf("the audit holds %d update-callback entries for callback %d, want 1: %+v", updates, cb.ID, audit)
+	}
 }
 
 // Queues, users and folders change after they are made, and users leave.

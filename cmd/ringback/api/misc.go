@@ -37,6 +37,7 @@ type AuditView struct {
 	ChannelID uint32    `json:"channelId,omitempty"`
 	Operator  bool      `json:"operator,omitempty"`
 	Command   uint16    `json:"command" doc:"the command kind, from the append-only list in actors/command.go"`
+	Action    string    `json:"action" doc:"the command kind by name, such as create-callback or update-user"`
 	ObjectID  uint64    `json:"objectId,omitempty"`
 }
 
@@ -119,7 +120,7 @@ func (s *Server) miscRoutes() {
 						continue
 					}
 					out.Body = append(out.Body, AuditView{Time: time.Unix(0, a.At).UTC(), UserID: uint32(a.By.User), ChannelID: uint32(a.By.App),
-						Operator: a.By.Kind == actors.PrincipalOperator || a.By.Kind == actors.PrincipalSystem, Command: uint16(a.Kind), ObjectID: a.Object})
+						Operator: a.By.Kind == actors.PrincipalOperator || a.By.Kind == actors.PrincipalSystem, Command: uint16(a.Kind), Action: a.Kind.String(), ObjectID: a.Object})
 				}
 				return nil
 			})
