@@ -438,11 +438,11 @@ func (k Kind) String() string {
 }
 
 var kindNames = func() (names [len(commandMakers)]string) {
-	for k, make := range commandMakers {
-		if make == nil {
+	for k, mk := range commandMakers {
+		if mk == nil {
 			continue
 		}
-		names[k] = kebab(reflect.TypeOf(make()).Elem().Name())
+		names[k] = kebab(reflect.TypeOf(mk()).Elem().Name())
 	}
 	return names
 }()
