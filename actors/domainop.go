@@ -66,10 +66,9 @@ type domainOp struct {
 	id       CallbackID
 	action   cbAction
 	offer    OfferID
-	at       int64
 	code2    CodeID
 	only     []QueueID
-	update   callbackUpdate
+	update   *callbackUpdate // a pointer, like policy
 }
 
 type opResult struct {
@@ -156,7 +155,7 @@ func (d *Domain) handle(op *domainOp, r *opResult) {
 		if r.err = err; err != nil {
 			return
 		}
-		r.err, r.callback = d.updateCallback(x, &op.update, c), c
+		r.err, r.callback = d.updateCallback(x, op.update, c), c
 	case opCallback:
 		c, err := d.visibleCallback(x, op.id)
 		if r.err = err; err != nil {

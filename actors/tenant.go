@@ -1319,7 +1319,7 @@ func (t *Tenant) updateCallback(x *opCtx, by Principal, c *UpdateCallback) error
 		}
 	}
 	op := t.newOp(opUpdateCallback, x)
-	op.id, op.update = c.Callback, u
+	op.id, op.update = c.Callback, &u
 	op.x.guard = guard{t: t, p: by, act: ActManageCallback}
 	r := t.call(did, op)
 	if r.err != nil || q == nil {
