@@ -53,19 +53,27 @@ func domainCommand() *cobra.Command {
 		return done(cmd, f, raw, "Domain %s renamed to %q.", id, args[1])
 	})
 
-	del := &cobra.Command{Use: "delete DOMAIN_ID", Short: "Delete an empty domain", Args: cobra.ExactArgs(1)}
-	apiCommand(f, del, func(cmd *cobra.Command, cl *apiClient, args []string) error {
-		id, err := idArg("DOMAIN_ID", args[0])
-		if err != nil {
-			return err
-		}
-		raw, err := cl.send(cmd.Context(), http.MethodDelete, "/v1/domains/"+id, nil, nil)
-		if err != nil {
-			return err
-		}
-		return done(cmd, f, raw, "Domain %s deleted.", id)
-	})
+	del := deleteCommand(f, "Domain", "/v1/domains/", "Delete an empty domain")
 	return group("domain", "Manage a tenant's domains (API key)", f, list, create, rename, del)
+}
+
+// deleteCommand is `delete ID` for one kind of object (noun, as in
+// "Domain"), by DELETE on path+ID.
+func deleteCommand(f *clientFlags, noun, path, short string) *cobra.Command {
+	arg := strings.ToUpper(noun) + "_ID"
+	del := &cobra.Command{Use: "delete " + arg, Short: short, Args: cobra.ExactArgs(1)}
+	apiCommand(f, del, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg(arg, args[0])
+		if err != nil {
+			return err
+		}
+		raw, err := cl.send(cmd.Context(), http.MethodDelete, path+id, nil, nil)
+		if err != nil {
+			return err
+		}
+		return done(cmd, f, raw, "%s %s deleted.", noun, id)
+	})
+	return del
 }
 
 // jsonOr prints raw as JSON when there is no error, else returns it.
@@ -297,18 +305,7 @@ func userCommand() *cobra.Command {
 		}
 		return done(cmd, f, raw, "User %s is %s.", id, args[1])
 	})
-	del := &cobra.Command{Use: "delete USER_ID", Short: "Delete an offline user; their API keys stop working", Args: cobra.ExactArgs(1)}
-	apiCommand(f, del, func(cmd *cobra.Command, cl *apiClient, args []string) error {
-		id, err := idArg("USER_ID", args[0])
-		if err != nil {
-			return err
-		}
-		raw, err := cl.send(cmd.Context(), http.MethodDelete, "/v1/users/"+id, nil, nil)
-		if err != nil {
-			return err
-		}
-		return done(cmd, f, raw, "User %s deleted.", id)
-	})
+	del := deleteCommand(f, "User", "/v1/users/", "Delete an offline user; their API keys stop working")
 	return group("user", "Manage a tenant's users and agents (API key)", f, list, create, key, presence, del)
 }
 

@@ -244,17 +244,14 @@ func (s *Server) callbackRoutes() {
 		func(ctx context.Context, in *patchCallbackInput) (*callbackOutput, error) {
 			id, b := actors.CallbackID(in.CallbackID), in.Body
 			// One command: every change named is made, or none is.
-			cmd := &actors.UpdateCallback{Target: callerOf(ctx).target(), Callback: id, Priority: b.Priority}
+			cmd := &actors.UpdateCallback{Target: callerOf(ctx).target(), Callback: id, Priority: b.Priority,
+				Queue: mapPtr(b.QueueID, func(q uint32) actors.QueueID { return actors.QueueID(q) })}
 			if b.CallbackScheduledTime != nil {
 				at, err := s.scheduledTime(b.CallbackScheduledTime)
 				if err != nil {
 					return nil, err
 				}
 				cmd.At = &at
-			}
-			if b.QueueID != nil {
-				q := actors.QueueID(*b.QueueID)
-				cmd.Queue = &q
 			}
 			if cmd.At != nil || cmd.Priority != nil || cmd.Queue != nil {
 				if _, err := s.propose(ctx, cmd); err != nil {

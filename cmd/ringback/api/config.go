@@ -361,19 +361,8 @@ func (s *Server) configRoutes() {
 	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/users/{userId}", "update-user", "Replace a user's roles, positions or access groups", http.StatusOK),
 		func(ctx context.Context, in *updateUserInput) (*struct{ Body UserView }, error) {
 			b, id := in.Body, actors.UserID(in.UserID)
-			cmd := &actors.UpdateUser{Target: callerOf(ctx).target(), User: id}
-			if b.Roles != nil {
-				g := roles(*b.Roles)
-				cmd.Grants = &g
-			}
-			if b.Positions != nil {
-				p := positions(*b.Positions)
-				cmd.Positions = &p
-			}
-			if b.AccessGroupIDs != nil {
-				g := ids[actors.GroupID](*b.AccessGroupIDs)
-				cmd.Groups = &g
-			}
+			cmd := &actors.UpdateUser{Target: callerOf(ctx).target(), User: id, Grants: mapPtr(b.Roles, roles),
+				Positions: mapPtr(b.Positions, positions), Groups: mapPtr(b.AccessGroupIDs, ids[actors.GroupID])}
 			if _, err := s.propose(ctx, cmd); err != nil {
 				return nil, err
 			}
@@ -444,14 +433,10 @@ func (s *Server) configRoutes() {
 		})
 	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/queue-folders/{folderId}", "update-queue-folder", "Change whether a folder's permissions propagate, and which groups may not read its queues", http.StatusNoContent),
 		func(ctx context.Context, in *updateFolderInput) (*struct{}, error) {
-			b := in.Body
-			cmd := &actors.UpdateFolder{Target: callerOf(ctx).target(), Folder: actors.FolderID(in.FolderID), Propagate: b.Propagate}
-			if b.RevokeReadGroupIDs != nil {
-				g := ids[actors.GroupID](*b.RevokeReadGroupIDs)
-				cmd.RevokeRead = &g
-			}
-			_, err := s.propose(ctx, cmd)
-			return nil, err
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.UpdateFolder{Target: t, Folder: actors.FolderID(in.FolderID), Propagate: in.Body.Propagate,
+					RevokeRead: mapPtr(in.Body.RevokeReadGroupIDs, ids[actors.GroupID])}
+			})
 		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/channels", "create-channel", "Register a channel application bound to a domain", http.StatusCreated),
 		func(ctx context.Context, in *channelInput) (*keyOutput, error) {
@@ -511,23 +496,10 @@ func (s *Server) configRoutes() {
 	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/queues/{queueId}", "update-queue", "Change a queue's strategy, folder, service level or read permissions", http.StatusOK),
 		func(ctx context.Context, in *updateQueueInput) (*struct{ Body QueueView }, error) {
 			b, id := in.Body, actors.QueueID(in.QueueID)
-			cmd := &actors.UpdateQueue{Target: callerOf(ctx).target(), Queue: id}
-			if b.Strategy != nil {
-				st, _ := actors.ParseStrategy(*b.Strategy)
-				cmd.Strategy = &st
-			}
-			if b.FolderID != nil {
-				f := actors.FolderID(*b.FolderID)
-				cmd.Folder = &f
-			}
-			if b.ServiceLevelSeconds != nil {
-				sl := seconds(*b.ServiceLevelSeconds)
-				cmd.ServiceLevel = &sl
-			}
-			if b.RevokeReadGroupIDs != nil {
-				g := ids[actors.GroupID](*b.RevokeReadGroupIDs)
-				cmd.RevokeRead = &g
-			}
+			strategy := func(name string) actors.Strategy { st, _ := actors.ParseStrategy(name); return st } // the schema checked it
+			cmd := &actors.UpdateQueue{Target: callerOf(ctx).target(), Queue: id, Strategy: mapPtr(b.Strategy, strategy),
+				Folder:       mapPtr(b.FolderID, func(f uint32) actors.FolderID { return actors.FolderID(f) }),
+				ServiceLevel: mapPtr(b.ServiceLevelSeconds, seconds), RevokeRead: mapPtr(b.RevokeReadGroupIDs, ids[actors.GroupID])}
 			if _, err := s.propose(ctx, cmd); err != nil {
 				return nil, err
 			}

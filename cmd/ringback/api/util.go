@@ -11,6 +11,16 @@ func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
 
+// mapPtr converts an optional field of a PATCH body into an optional field
+// of a command: nil stays nil (unchanged).
+func mapPtr[T, U any](p *T, conv func(T) U) *U {
+	if p == nil {
+		return nil
+	}
+	u := conv(*p)
+	return &u
+}
+
 // readMostly is a map read on every request and rarely added to: reads
 // take no lock, an addition copies the map. Its keys may come from
 // clients, so it holds at most max entries; beyond, additions are dropped.
