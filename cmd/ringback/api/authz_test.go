@@ -131,6 +131,12 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.ids["code"] = f.create(f.admin, "/v1/wrapup-codes", map[string]any{"name": "resolved"})
 	f.ids["folderD1"] = f.create(f.admin, "/v1/queue-folders", map[string]any{"name": "folder-D1", "domainId": d1})
 	f.ids["folderD2"] = f.create(f.admin, "/v1/queue-folders", map[string]any{"name": "folder-D2-hidden", "domainId": d2})
+	// Objects only lists show: each list must leave out those of D2.
+	f.create(f.admin, "/v1/wrapup-codes", map[string]any{"name": "code-D1", "domainId": d1})
+	f.create(f.admin, "/v1/wrapup-codes", map[string]any{"name": "code-D2-hidden", "domainId": d2})
+	f.create(f.admin, "/v1/away-reasons", map[string]any{"name": "lunch"})
+	f.create(f.admin, "/v1/away-reasons", map[string]any{"name": "away-D2-hidden", "domainId": d2})
+	s.must("POST", "/v1/channels", f.admin, map[string]any{"name": "web-D2-hidden", "domainId": d2}, nil, 201)
 	for _, role := range []string{"administrator", "supervisor", "monitor", "developer", "agent"} {
 		body := map[string]any{"username": role + "-d1", "homeDomainId": d1, "roles": []any{map[string]any{"role": role, "domainIds": []uint64{d1}}}}
 		if role == "agent" {
@@ -172,6 +178,9 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		return post("/v1/queue-folders", map[string]any{"name": fmt.Sprintf("filler-%d", i), "domainId": 1})
 	})
 	f.ids["folderB"] = f.create(f.adminB, "/v1/queue-folders", map[string]any{"name": "folder-B-secret", "domainId": f.ids["DB"]})
+	f.create(f.adminB, "/v1/wrapup-codes", map[string]any{"name": "code-B-secret"})
+	f.create(f.adminB, "/v1/away-reasons", map[string]any{"name": "away-B-secret"})
+	s.must("POST", "/v1/channels", f.adminB, map[string]any{"name": "web-B-secret", "domainId": f.ids["DB"]}, nil, 201)
 	parallel(t, 58, func(i int) error {
 		return post("/v1/users", map[string]any{"username": fmt.Sprintf("filler-%d", i), "homeDomainId": 1,
 			"roles": []any{map[string]any{"role": "monitor", "allDomains": true}}})

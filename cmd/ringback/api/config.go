@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"net/http"
@@ -145,6 +146,29 @@ type codeInput struct {
 	}
 }
 
+// CodeView is a wrap-up code or an away reason.
+type CodeView struct {
+	ID       uint32 `json:"id"`
+	Name     string `json:"name"`
+	DomainID uint32 `json:"domainId,omitempty" doc:"absent for an unassigned code, visible to everyone"`
+}
+
+// FolderView is a queue folder.
+type FolderView struct {
+	ID                 uint32   `json:"id"`
+	Name               string   `json:"name"`
+	DomainID           uint32   `json:"domainId"`
+	Propagate          bool     `json:"propagate"`
+	RevokeReadGroupIDs []uint32 `json:"revokeReadGroupIds,omitempty"`
+}
+
+// ChannelView is a channel application (its keys are never shown again).
+type ChannelView struct {
+	ID       uint32 `json:"id"`
+	Name     string `json:"name"`
+	DomainID uint32 `json:"domainId"`
+}
+
 // QueueView is a virtual queue.
 type QueueView struct {
 	ID                  uint32   `json:"id"`
@@ -251,7 +275,7 @@ func roles(in []RoleBody) []actors.Grant {
 
 func userView(u *actors.User) UserView {
 	v := UserView{ID: uint32(u.ID), Username: u.Name, Name: u.FullName, HomeDomainID: uint32(u.Home), ActivePosition: u.Active,
-		Roles: []RoleBody{}, Positions: []PositionBody{}, AccessGroupIDs: []uint32{}}
+		Roles: []RoleBody{}, Positions: []PositionBody{}, AccessGroupIDs: groupIDs(u.Groups)}
 	for _, g := range u.Grants {
 		rb := RoleBody{Role: g.Role.String(), AllDomains: g.Scope.All}
 		for _, d := range g.Scope.Domains {
@@ -262,9 +286,6 @@ func userView(u *actors.User) UserView {
 	for _, p := range u.Positions {
 		v.Positions = append(v.Positions, PositionBody{DomainID: uint32(p.Domain), Name: p.Name})
 	}
-	for _, g := range u.Groups {
-		v.AccessGroupIDs = append(v.AccessGroupIDs, uint32(g))
-	}
 	if u.Presence != 0 {
 		v.Presence = u.Presence.String()
 	}
@@ -272,12 +293,8 @@ func userView(u *actors.User) UserView {
 }
 
 func queueView(q *actors.Queue) QueueView {
-	v := QueueView{ID: uint32(q.ID), Name: q.Name, DomainID: uint32(q.Domain), FolderID: uint32(q.Folder),
-		Strategy: q.Strategy.String(), ServiceLevelSeconds: int(q.ServiceLevel.Seconds())}
-	for _, g := range q.RevokeRead {
-		v.RevokeReadGroupIDs = append(v.RevokeReadGroupIDs, uint32(g))
-	}
-	return v
+	return QueueView{ID: uint32(q.ID), Name: q.Name, DomainID: uint32(q.Domain), FolderID: uint32(q.Folder),
+		Strategy: q.Strategy.String(), ServiceLevelSeconds: int(q.ServiceLevel.Seconds()), RevokeReadGroupIDs: groupIDs(q.RevokeRead)}
 }
 
 // cmd proposes a tenant command built from the caller's target.
@@ -438,6 +455,21 @@ func (s *Server) configRoutes() {
 					RevokeRead: mapPtr(in.Body.RevokeReadGroupIDs, ids[actors.GroupID])}
 			})
 		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/queue-folders", "list-queue-folders", "List the queue folders the caller can see", http.StatusOK),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []FolderView }, error) {
+			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.FolderID]*actors.Folder { return t.Folders },
+				func(f *actors.Folder) (FolderView, actors.DomainID, bool) {
+					return FolderView{ID: uint32(f.ID), Name: f.Name, DomainID: uint32(f.Domain), Propagate: f.Propagate,
+						RevokeReadGroupIDs: groupIDs(f.RevokeRead)}, f.Domain, true
+				})
+		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/channels", "list-channels", "List the channel applications the caller can see", http.StatusOK),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []ChannelView }, error) {
+			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.AppID]*actors.App { return t.Apps },
+				func(a *actors.App) (ChannelView, actors.DomainID, bool) {
+					return ChannelView{ID: uint32(a.ID), Name: a.Name, DomainID: uint32(a.Domain)}, a.Domain, true
+				})
+		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/channels", "create-channel", "Register a channel application bound to a domain", http.StatusCreated),
 		func(ctx context.Context, in *channelInput) (*keyOutput, error) {
 			// The application and its key in one step: no channel without a key.
@@ -455,12 +487,19 @@ func (s *Server) configRoutes() {
 	for _, k := range []struct {
 		path, id string
 		kind     actors.CodeKind
-	}{{"/v1/wrapup-codes", "create-wrapup-code", actors.WrapUpCode}, {"/v1/away-reasons", "create-away-reason", actors.AwayReason}} {
-		huma.Register(s.api, tenantOp(http.MethodPost, k.path, k.id, "Create a "+k.path[4:], http.StatusCreated),
+	}{{"/v1/wrapup-codes", "wrapup-code", actors.WrapUpCode}, {"/v1/away-reasons", "away-reason", actors.AwayReason}} {
+		huma.Register(s.api, tenantOp(http.MethodPost, k.path, "create-"+k.id, "Create a "+k.path[4:], http.StatusCreated),
 			func(ctx context.Context, in *codeInput) (*idOutput, error) {
 				return s.create(ctx, func(t actors.Target) actors.Command {
 					return &actors.CreateCode{Target: t, CodeKind: k.kind, Name: in.Body.Name, Domain: actors.DomainID(in.Body.DomainID)}
 				})
+			})
+		huma.Register(s.api, tenantOp(http.MethodGet, k.path, "list-"+k.id+"s", "List the "+k.path[4:]+" the caller can see: unassigned ones and those of visible domains", http.StatusOK),
+			func(ctx context.Context, _ *struct{}) (*struct{ Body []CodeView }, error) {
+				return listVisible(s, ctx, func(t *actors.Tenant) map[actors.CodeID]*actors.Code { return t.Codes },
+					func(c *actors.Code) (CodeView, actors.DomainID, bool) {
+						return CodeView{ID: uint32(c.ID), Name: c.Name, DomainID: uint32(c.Domain)}, c.Domain, c.Kind == k.kind
+					})
 			})
 	}
 
@@ -558,6 +597,34 @@ func (s *Server) configRoutes() {
 			})
 			return out, err
 		})
+}
+
+// listVisible lists, in id order, the objects of one kind (what view
+// keeps of them) that the caller may see: those of a domain they can
+// view, and those of no domain (0: unassigned), which everyone sees.
+func listVisible[K cmp.Ordered, O, V any](s *Server, ctx context.Context, objects func(*actors.Tenant) map[K]*O,
+	view func(*O) (v V, domain actors.DomainID, keep bool)) (*struct{ Body []V }, error) {
+	out := &struct{ Body []V }{Body: []V{}}
+	c := callerOf(ctx)
+	err := s.read(ctx, false, func(t *actors.Tenant) error {
+		all := objects(t)
+		for _, id := range slices.Sorted(maps.Keys(all)) {
+			v, d, keep := view(all[id])
+			if keep && (d == 0 || t.Allowed(c.p, actors.ActView, []actors.DomainID{d}, 0) == nil) {
+				out.Body = append(out.Body, v)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func groupIDs(gs []actors.GroupID) []uint32 {
+	out := make([]uint32, len(gs))
+	for i, g := range gs {
+		out[i] = uint32(g)
+	}
+	return out
 }
 
 func (s *Server) user(ctx context.Context, id actors.UserID) (*struct{ Body UserView }, error) {

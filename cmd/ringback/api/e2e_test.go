@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -588,5 +589,50 @@ func TestUpdateQueueUserFolder(t *testing.T) {
 	s.must("PATCH", qpath, f.admin, map[string]any{"folderId": folder.ID}, &q, 200)
 	if q.FolderID != uint32(folder.ID) {
 		t.Fatalf("the queue's folder is %d, want %d", q.FolderID, folder.ID)
+	}
+}
+
+// An agent's app lists the codes it may pick: the unassigned ones and
+// those of the agent's domains, of the right kind.
+func TestCodeAndFolderLists(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme") // "resolved": an unassigned wrap-up code
+	var sales, support, away createdObj
+	s.must("POST", "/v1/wrapup-codes", f.admin, map[string]any{"name": "sold", "domainId": f.sales}, &sales, 201)
+	s.must("POST", "/v1/wrapup-codes", f.admin, map[string]any{"name": "fixed", "domainId": f.support}, &support, 201)
+	s.must("POST", "/v1/away-reasons", f.admin, map[string]any{"name": "lunch"}, &away, 201)
+	names := func(path, key string) []string {
+		var vs []CodeView
+		s.must("GET", path, key, nil, &vs, 200)
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.Name)
+		}
+		return out
+	}
+	if got := names("/v1/wrapup-codes", f.agent); !slices.Equal(got, []string{"resolved", "sold"}) {
+		t.Fatalf("the Sales agent's wrap-up codes are %v, want [resolved sold]", got)
+	}
+	if got := names("/v1/wrapup-codes", f.admin); !slices.Equal(got, []string{"resolved", "sold", "fixed"}) {
+		t.Fatalf("the administrator's wrap-up codes are %v, want [resolved sold fixed]", got)
+	}
+	if got := names("/v1/away-reasons", f.agent); !slices.Equal(got, []string{"lunch"}) {
+		t.Fatalf("the agent's away reasons are %v, want [lunch]", got)
+	}
+	var folder createdObj
+	s.must("POST", "/v1/queue-folders", f.admin, map[string]any{"name": "vip", "domainId": f.support, "propagate": true}, &folder, 201)
+	var fs []FolderView
+	s.must("GET", "/v1/queue-folders", f.admin, nil, &fs, 200)
+	if len(fs) != 1 || fs[0].ID != uint32(folder.ID) || !fs[0].Propagate || fs[0].DomainID != uint32(f.support) {
+		t.Fatalf("folders = %+v, want the one propagating folder in Support", fs)
+	}
+	s.must("GET", "/v1/queue-folders", f.agent, nil, &fs, 200)
+	if len(fs) != 0 {
+		t.Fatalf("the Sales agent sees the Support folder: %+v", fs)
+	}
+	var chs []ChannelView
+	s.must("GET", "/v1/channels", f.admin, nil, &chs, 200)
+	if len(chs) != 1 || chs[0].Name != "web" || chs[0].DomainID != uint32(f.sales) {
+		t.Fatalf("channels = %+v, want web in Sales", chs)
 	}
 }
