@@ -292,6 +292,10 @@ func userView(u *actors.User) UserView {
 	return v
 }
 
+func domainView(n *actors.DomainNode) DomainView {
+	return DomainView{ID: uint32(n.ID), Name: n.Name, ParentID: uint32(n.Parent)}
+}
+
 func queueView(q *actors.Queue) QueueView {
 	return QueueView{ID: uint32(q.ID), Name: q.Name, DomainID: uint32(q.Domain), FolderID: uint32(q.Folder),
 		Strategy: q.Strategy.String(), ServiceLevelSeconds: int(q.ServiceLevel.Seconds()), RevokeReadGroupIDs: groupIDs(q.RevokeRead)}
@@ -326,18 +330,8 @@ func (s *Server) configRoutes() {
 	// Domains.
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/domains", "list-domains", "List the domains the caller can see", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []DomainView }, error) {
-			out := &struct{ Body []DomainView }{Body: []DomainView{}}
-			c := callerOf(ctx)
-			err := s.read(ctx, false, func(t *actors.Tenant) error {
-				for _, id := range slices.Sorted(maps.Keys(t.Domains)) {
-					if t.Allowed(c.p, actors.ActView, []actors.DomainID{id}, 0) == nil {
-						n := t.Domains[id]
-						out.Body = append(out.Body, DomainView{ID: uint32(n.ID), Name: n.Name, ParentID: uint32(n.Parent)})
-					}
-				}
-				return nil
-			})
-			return out, err
+			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.DomainID]*actors.DomainNode { return t.Domains },
+				func(n *actors.DomainNode) (actors.DomainID, bool) { return n.ID, true }, domainView)
 		})
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/domains/home", "get-home-domain", "The tenant's Home domain", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body DomainView }, error) {
@@ -393,18 +387,8 @@ func (s *Server) configRoutes() {
 		})
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/users", "list-users", "List the users the caller can see", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []UserView }, error) {
-			out := &struct{ Body []UserView }{Body: []UserView{}}
-			c := callerOf(ctx)
-			err := s.read(ctx, false, func(t *actors.Tenant) error {
-				for _, id := range slices.Sorted(maps.Keys(t.Users)) {
-					u := t.Users[id]
-					if t.Allowed(c.p, actors.ActView, []actors.DomainID{u.Home}, 0) == nil {
-						out.Body = append(out.Body, userView(u))
-					}
-				}
-				return nil
-			})
-			return out, err
+			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.UserID]*actors.User { return t.Users },
+				func(u *actors.User) (actors.DomainID, bool) { return u.Home, true }, userView)
 		})
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/users/{userId}", "get-user", "Get a user", http.StatusOK),
 		func(ctx context.Context, in *UserPath) (*struct{ Body UserView }, error) {
@@ -458,16 +442,16 @@ func (s *Server) configRoutes() {
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/queue-folders", "list-queue-folders", "List the queue folders the caller can see", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []FolderView }, error) {
 			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.FolderID]*actors.Folder { return t.Folders },
-				func(f *actors.Folder) (FolderView, actors.DomainID, bool) {
+				func(f *actors.Folder) (actors.DomainID, bool) { return f.Domain, true }, func(f *actors.Folder) FolderView {
 					return FolderView{ID: uint32(f.ID), Name: f.Name, DomainID: uint32(f.Domain), Propagate: f.Propagate,
-						RevokeReadGroupIDs: groupIDs(f.RevokeRead)}, f.Domain, true
+						RevokeReadGroupIDs: groupIDs(f.RevokeRead)}
 				})
 		})
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/channels", "list-channels", "List the channel applications the caller can see", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []ChannelView }, error) {
 			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.AppID]*actors.App { return t.Apps },
-				func(a *actors.App) (ChannelView, actors.DomainID, bool) {
-					return ChannelView{ID: uint32(a.ID), Name: a.Name, DomainID: uint32(a.Domain)}, a.Domain, true
+				func(a *actors.App) (actors.DomainID, bool) { return a.Domain, true }, func(a *actors.App) ChannelView {
+					return ChannelView{ID: uint32(a.ID), Name: a.Name, DomainID: uint32(a.Domain)}
 				})
 		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/channels", "create-channel", "Register a channel application bound to a domain", http.StatusCreated),
@@ -497,8 +481,8 @@ func (s *Server) configRoutes() {
 		huma.Register(s.api, tenantOp(http.MethodGet, k.path, "list-"+k.id+"s", "List the "+k.path[4:]+" the caller can see: unassigned ones and those of visible domains", http.StatusOK),
 			func(ctx context.Context, _ *struct{}) (*struct{ Body []CodeView }, error) {
 				return listVisible(s, ctx, func(t *actors.Tenant) map[actors.CodeID]*actors.Code { return t.Codes },
-					func(c *actors.Code) (CodeView, actors.DomainID, bool) {
-						return CodeView{ID: uint32(c.ID), Name: c.Name, DomainID: uint32(c.Domain)}, c.Domain, c.Kind == k.kind
+					func(c *actors.Code) (actors.DomainID, bool) { return c.Domain, c.Kind == k.kind }, func(c *actors.Code) CodeView {
+						return CodeView{ID: uint32(c.ID), Name: c.Name, DomainID: uint32(c.Domain)}
 					})
 			})
 	}
@@ -599,19 +583,19 @@ func (s *Server) configRoutes() {
 		})
 }
 
-// listVisible lists, in id order, the objects of one kind (what view
-// keeps of them) that the caller may see: those of a domain they can
+// listVisible lists, in id order, the views of the objects of one kind
+// (those place keeps) that the caller may see: those of a domain they can
 // view, and those of no domain (0: unassigned), which everyone sees.
 func listVisible[K cmp.Ordered, O, V any](s *Server, ctx context.Context, objects func(*actors.Tenant) map[K]*O,
-	view func(*O) (v V, domain actors.DomainID, keep bool)) (*struct{ Body []V }, error) {
+	place func(*O) (domain actors.DomainID, keep bool), view func(*O) V) (*struct{ Body []V }, error) {
 	out := &struct{ Body []V }{Body: []V{}}
 	c := callerOf(ctx)
 	err := s.read(ctx, false, func(t *actors.Tenant) error {
 		all := objects(t)
 		for _, id := range slices.Sorted(maps.Keys(all)) {
-			v, d, keep := view(all[id])
+			d, keep := place(all[id])
 			if keep && (d == 0 || t.Allowed(c.p, actors.ActView, []actors.DomainID{d}, 0) == nil) {
-				out.Body = append(out.Body, v)
+				out.Body = append(out.Body, view(all[id]))
 			}
 		}
 		return nil
@@ -663,7 +647,7 @@ func (s *Server) domain(ctx context.Context, id actors.DomainID) (*struct{ Body 
 		if n == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{id}, 0) != nil {
 			return notFoundAt("path.domainId")
 		}
-		out.Body = DomainView{ID: uint32(n.ID), Name: n.Name, ParentID: uint32(n.Parent)}
+		out.Body = domainView(n)
 		return nil
 	})
 	return out, err
