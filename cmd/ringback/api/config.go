@@ -611,44 +611,45 @@ func groupIDs(gs []actors.GroupID) []uint32 {
 	return out
 }
 
-func (s *Server) user(ctx context.Context, id actors.UserID) (*struct{ Body UserView }, error) {
-	out := &struct{ Body UserView }{}
+// getVisible answers one object if the caller may see it, and otherwise
+// exactly what an object that does not exist answers (loc names the path
+// parameter): find returns nil for none, and the object's domain and, for
+// a queue, its id (access groups may not read some queues).
+func getVisible[O, V any](s *Server, ctx context.Context, loc string, find func(*actors.Tenant) (*O, actors.DomainID, actors.QueueID),
+	view func(*O) V) (*struct{ Body V }, error) {
+	out := &struct{ Body V }{}
 	c := callerOf(ctx)
 	err := s.read(ctx, false, func(t *actors.Tenant) error {
-		u := t.Users[id]
-		if u == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{u.Home}, 0) != nil {
-			return notFoundAt("path.userId")
+		o, d, q := find(t)
+		if o == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{d}, q) != nil {
+			return notFoundAt(loc)
 		}
-		out.Body = userView(u)
+		out.Body = view(o)
 		return nil
 	})
 	return out, err
+}
+
+func (s *Server) user(ctx context.Context, id actors.UserID) (*struct{ Body UserView }, error) {
+	return getVisible(s, ctx, "path.userId", func(t *actors.Tenant) (*actors.User, actors.DomainID, actors.QueueID) {
+		if u := t.Users[id]; u != nil {
+			return u, u.Home, 0
+		}
+		return nil, 0, 0
+	}, userView)
 }
 
 func (s *Server) queue(ctx context.Context, id actors.QueueID) (*struct{ Body QueueView }, error) {
-	out := &struct{ Body QueueView }{}
-	c := callerOf(ctx)
-	err := s.read(ctx, false, func(t *actors.Tenant) error {
-		q := t.Queues[id]
-		if q == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{q.Domain}, q.ID) != nil {
-			return notFoundAt("path.queueId")
+	return getVisible(s, ctx, "path.queueId", func(t *actors.Tenant) (*actors.Queue, actors.DomainID, actors.QueueID) {
+		if q := t.Queues[id]; q != nil {
+			return q, q.Domain, q.ID
 		}
-		out.Body = queueView(q)
-		return nil
-	})
-	return out, err
+		return nil, 0, 0
+	}, queueView)
 }
 
 func (s *Server) domain(ctx context.Context, id actors.DomainID) (*struct{ Body DomainView }, error) {
-	out := &struct{ Body DomainView }{}
-	c := callerOf(ctx)
-	err := s.read(ctx, false, func(t *actors.Tenant) error {
-		n := t.Domains[id]
-		if n == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{id}, 0) != nil {
-			return notFoundAt("path.domainId")
-		}
-		out.Body = domainView(n)
-		return nil
-	})
-	return out, err
+	return getVisible(s, ctx, "path.domainId", func(t *actors.Tenant) (*actors.DomainNode, actors.DomainID, actors.QueueID) {
+		return t.Domains[id], id, 0
+	}, domainView)
 }
