@@ -179,6 +179,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	})
 	f.ids["folderB"] = f.create(f.adminB, "/v1/queue-folders", map[string]any{"name": "folder-B-secret", "domainId": f.ids["DB"]})
 	f.create(f.adminB, "/v1/wrapup-codes", map[string]any{"name": "code-B-secret"})
+	f.create(f.adminB, "/v1/access-groups", map[string]any{"name": "group-B-secret"})
 	f.create(f.adminB, "/v1/away-reasons", map[string]any{"name": "away-B-secret"})
 	s.must("POST", "/v1/channels", f.adminB, map[string]any{"name": "web-B-secret", "domainId": f.ids["DB"]}, nil, 201)
 	parallel(t, 58, func(i int) error {

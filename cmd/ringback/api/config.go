@@ -153,6 +153,12 @@ type CodeView struct {
 	DomainID uint32 `json:"domainId,omitempty" doc:"absent for an unassigned code, visible to everyone"`
 }
 
+// GroupView is an access group.
+type GroupView struct {
+	ID   uint32 `json:"id"`
+	Name string `json:"name"`
+}
+
 // FolderView is a queue folder.
 type FolderView struct {
 	ID                 uint32   `json:"id"`
@@ -420,6 +426,13 @@ func (s *Server) configRoutes() {
 		})
 
 	// Access groups, folders, channels, codes.
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/access-groups", "list-access-groups", "List the tenant's access groups (lines of business; they belong to no domain)", http.StatusOK),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body []GroupView }, error) {
+			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.GroupID]*actors.Group { return t.Groups },
+				func(*actors.Group) (actors.DomainID, bool) { return 0, true }, func(g *actors.Group) GroupView {
+					return GroupView{ID: uint32(g.ID), Name: g.Name}
+				})
+		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/access-groups", "create-access-group", "Create an access group", http.StatusCreated),
 		func(ctx context.Context, in *nameInput) (*idOutput, error) {
 			return s.create(ctx, func(t actors.Target) actors.Command { return &actors.CreateGroup{Target: t, Name: in.Body.Name} })

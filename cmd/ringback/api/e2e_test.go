@@ -630,6 +630,16 @@ func TestCodeAndFolderLists(t *testing.T) {
 	if len(fs) != 0 {
 		t.Fatalf("the Sales agent sees the Support folder: %+v", fs)
 	}
+	var g1, g2 createdObj
+	s.must("POST", "/v1/access-groups", f.admin, map[string]any{"name": "retail"}, &g1, 201)
+	s.must("POST", "/v1/access-groups", f.admin, map[string]any{"name": "business"}, &g2, 201)
+	other := s.tenant("beta")
+	s.must("POST", "/v1/access-groups", other.admin, map[string]any{"name": "beta-only"}, nil, 201)
+	var gs []GroupView
+	s.must("GET", "/v1/access-groups", f.agent, nil, &gs, 200)
+	if len(gs) != 2 || gs[0].Name != "retail" || gs[1].Name != "business" || gs[1].ID != uint32(g2.ID) {
+		t.Fatalf("access groups = %+v, want retail and business, and not beta's", gs)
+	}
 	var chs []ChannelView
 	s.must("GET", "/v1/channels", f.admin, nil, &chs, 200)
 	if len(chs) != 1 || chs[0].Name != "web" || chs[0].DomainID != uint32(f.sales) {
