@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -644,5 +645,26 @@ func TestCodeAndFolderLists(t *testing.T) {
 	s.must("GET", "/v1/channels", f.admin, nil, &chs, 200)
 	if len(chs) != 1 || chs[0].Name != "web" || chs[0].DomainID != uint32(f.sales) {
 		t.Fatalf("channels = %+v, want web in Sales", chs)
+	}
+}
+
+// A key issued before keys were stored by their secret's hash (stored by
+// the whole key's) keeps working, and can be revoked.
+func TestLegacyKeysStillWork(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	key := keyOf(actors.TenantID(f.id), strings.Repeat("ab", 24))
+	out, err := s.node.Propose(context.Background(), &actors.PutAPIKey{Target: actors.Target{Tenant: actors.TenantID(f.id),
+		By: actors.Principal{Kind: actors.PrincipalSystem}}, Hash: legacyHash(key), For: actors.AsUser(1)})
+	if err == nil {
+		err = out.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.must("GET", "/v1/domains", key, nil, nil, 200)
+	s.must("POST", "/v1/api-keys/revoke", f.admin, map[string]any{"apiKey": key}, nil, 204)
+	if code, _ := s.do("GET", "/v1/domains", key, nil, nil); code != 401 {
+		t.Fatalf("a revoked legacy key = %d, want 401", code)
 	}
 }

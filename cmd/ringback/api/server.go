@@ -244,6 +244,25 @@ func secretHash(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// legacyHash is how keys issued before 2026-11-23 are stored: the hash of
+// the whole key. They keep working, and can be revoked.
+func legacyHash(key string) string { return secretHash(key) }
+
+// storedHash is the hash under which the caller's tenant stores key (see
+// legacyHash), for revoking it.
+func (s *Server) storedHash(ctx context.Context, key string) string {
+	hash := HashKey(key)
+	_ = s.read(ctx, false, func(t *actors.Tenant) error {
+		if _, found := t.Principal(hash); !found {
+			if _, old := t.Principal(legacyHash(key)); old {
+				hash = legacyHash(key)
+			}
+		}
+		return nil
+	})
+	return hash
+}
+
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	if op == nil || len(op.Security) == 0 {
@@ -316,11 +335,12 @@ func (s *Server) lookupKey(ctx context.Context, tid actors.TenantID, sum [32]byt
 		return v.(keyEntry), nil
 	}
 	k := keyEntry{gen: gen}
-	hash := secretHash(secret)
 	err := s.o.Node.Read(ctx, false, tid, func(t *actors.Tenant) error {
 		var found bool
-		if k.p, found = t.Principal(hash); !found {
-			return errUnknownKey
+		if k.p, found = t.Principal(secretHash(secret)); !found {
+			if k.p, found = t.Principal(hex.EncodeToString(sum[:])); !found { // legacyHash
+				return errUnknownKey
+			}
 		}
 		k.status, k.host = t.Status, t.Host
 		return nil
