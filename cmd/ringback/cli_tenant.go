@@ -17,7 +17,7 @@ import (
 func tenantCommand() *cobra.Command {
 	f := &clientFlags{}
 	return group("tenant", "Manage tenants (operator token)", f,
-		tenantCreateCmd(f), tenantListCmd(f), tenantGetCmd(f),
+		tenantCreateCmd(f), tenantListCmd(f), tenantGetCmd(f), tenantUpdateCmd(f),
 		tenantStatusCmd(f, "disable", "disabled", "Deactivate a tenant: its keys stop working, its data is kept"),
 		tenantStatusCmd(f, "enable", "active", "Reactivate a disabled tenant"),
 		tenantDeleteCmd(f))
@@ -151,6 +151,56 @@ func printTenant(cmd *cobra.Command, t api.TenantView) error {
 		"Features", dash(strings.Join(feats, ", ")),
 		"Policy", fmt.Sprintf("max attempts %d, retry %ds, offer timeout %ds, close comment %t, auto switch %t, duplicates %s, service level %ds",
 			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds))
+}
+
+func tenantUpdateCmd(f *clientFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "update TENANT_ID [--host H] [--max-agents N] [--storage-quota BYTES] [--max-domains N] [--feature NAME=BOOL]...",
+		Short: "Change a tenant's host, limits or features, all at once or not at all",
+		Long:  "Changes what the flags name, and nothing else: raise a storage quota, turn a feature on or off.",
+		Args:  cobra.ExactArgs(1),
+	}
+	var limits api.LimitsBody
+	var host string
+	var feats []string
+	fs := c.Flags()
+	fs.StringVar(&host, "host", "", "a host name that resolves to this tenant (\"\" to clear it)")
+	fs.IntVar(&limits.MaxAgents, "max-agents", 0, "maximum number of agents")
+	fs.Int64Var(&limits.StorageQuotaBytes, "storage-quota", 0, "bytes of callback data the tenant may keep")
+	fs.IntVar(&limits.MaxDomains, "max-domains", 0, "maximum number of domains")
+	fs.StringSliceVar(&feats, "feature", nil, "feature=true|false, repeatable")
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg("TENANT_ID", args[0])
+		if err != nil {
+			return err
+		}
+		var b struct {
+			Host     *string         `json:"host,omitempty"`
+			Limits   *api.LimitsBody `json:"limits,omitempty"` // a zero limit stays as it is
+			Features map[string]bool `json:"features,omitempty"`
+		}
+		if cmd.Flags().Changed("host") {
+			b.Host = &host
+		}
+		if limits != (api.LimitsBody{}) {
+			b.Limits = &limits
+		}
+		if b.Features, err = parseFeatures(feats); err != nil {
+			return err
+		}
+		if b.Host == nil && b.Limits == nil && b.Features == nil {
+			return usageErr("name something to change: --host, --max-agents, --storage-quota, --max-domains or --feature")
+		}
+		var t api.TenantView
+		raw, err := cl.send(cmd.Context(), http.MethodPatch, "/v1/tenants/"+id, b, &t)
+		if err != nil {
+			return err
+		}
+		if f.JSON {
+			return printJSON(cmd.OutOrStdout(), raw)
+		}
+		return printTenant(cmd, t)
+	})
 }
 
 func tenantStatusCmd(f *clientFlags, verb, status, short string) *cobra.Command {

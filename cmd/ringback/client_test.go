@@ -124,6 +124,13 @@ func TestCLITenantsAndCallbacks(t *testing.T) {
 		t.Fatalf("domain list on a disabled tenant: err = %v, want a 403 saying disabled", err)
 	}
 	c.must(op, "tenant", "enable", "1")
+	if out := c.must(op, "tenant", "update", "1", "--storage-quota", "5000000", "--feature", "transfers=false"); !strings.Contains(out, "7 agents") ||
+		!strings.Contains(out, "5000000 bytes") || strings.Contains(out, "transfers") {
+		t.Fatalf("tenant update =\n%s\nwant 7 agents kept, a 5000000-byte quota and transfers off", out)
+	}
+	if _, _, err := c.run(op, "tenant", "update", "1", "--max-agents", "-3"); !errors.As(err, new(*problemError)) || !strings.Contains(err.Error(), "maxAgents") {
+		t.Fatalf("tenant update with a negative limit: err = %v, want a problem naming maxAgents", err)
+	}
 	if out := c.must(op, "tenant", "get", "1"); !strings.Contains(out, "Acme Widgets") || !strings.Contains(out, "active") {
 		t.Fatalf("tenant get = %q", out)
 	}
