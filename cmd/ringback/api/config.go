@@ -347,6 +347,21 @@ func (s *Server) configRoutes() {
 		func(ctx context.Context, in *DomainPath) (*struct{ Body DomainView }, error) {
 			return s.domain(ctx, actors.DomainID(in.DomainID))
 		})
+	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/domains/{domainId}/realtime-statistics", "domain-statistics", "A domain's real-time statistics: its queues that the caller can see, summed, with agents counted once", http.StatusOK),
+		func(ctx context.Context, in *DomainPath) (*struct{ Body QueueStatsView }, error) {
+			out := &struct{ Body QueueStatsView }{}
+			c := callerOf(ctx)
+			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				r, err := t.DomainReport(c.p, actors.DomainID(in.DomainID), s.o.Clock())
+				if err != nil {
+					return s.problem(ctx, err)
+				}
+				out.Body = QueueStatsView{Waiting: r.Waiting, LongestWaitSeconds: r.LongestWait.Seconds(), AgentsAvailable: r.AgentsAvailable,
+					Offered: r.Offered, Answered: r.Answered, Completed: r.Completed, Abandoned: r.Abandoned, ServiceLevel: r.ServiceLevel}
+				return nil
+			})
+			return out, err
+		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/domains", "create-domain", "Create a domain under a parent", http.StatusCreated),
 		func(ctx context.Context, in *createDomainInput) (*idOutput, error) {
 			return s.create(ctx, func(t actors.Target) actors.Command {

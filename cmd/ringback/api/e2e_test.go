@@ -668,3 +668,21 @@ func TestLegacyKeysStillWork(t *testing.T) {
 		t.Fatalf("a revoked legacy key = %d, want 401", code)
 	}
 }
+
+// A domain's real-time view sums its queues.
+func TestDomainStatistics(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	var q2 createdObj
+	s.must("POST", "/v1/queues", f.admin, map[string]any{"name": "second", "domainId": 1}, &q2, 201)
+	for i, q := range []uint64{f.queue, f.queue, q2.ID} {
+		s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": q, "callbackNumbers": []string{fmt.Sprintf("+1555010%d", i)}, "callbackUserName": "C"}, nil, 201)
+	}
+	var home, sales QueueStatsView
+	s.must("GET", "/v1/domains/1/realtime-statistics", f.admin, nil, &home, 200)
+	s.must("GET", fmt.Sprintf("/v1/domains/%d/realtime-statistics", f.sales), f.admin, nil, &sales, 200)
+	if home.Waiting != 3 || sales.Waiting != 0 || home.ServiceLevel != 1 {
+		t.Fatalf("Home %+v, Sales %+v: want 3 waiting in Home (two queues summed), none in Sales", home, sales)
+	}
+	s.must("GET", "/v1/domains/999/realtime-statistics", f.admin, nil, nil, 404)
+}
