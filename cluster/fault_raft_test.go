@@ -22,12 +22,28 @@ type lossyTransport struct {
 	dropReplies atomic.Bool
 }
 
-func (t *lossyTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
-	err := t.InmemTransport.AppendEntries(id, target, args, resp)
+// lose turns a delivered request's reply into a loss while dropReplies is
+// set: the receiver has acted on the request, the sender never hears.
+func (t *lossyTransport) lose(err error) error {
 	if err == nil && t.dropReplies.Load() {
 		return errors.New("fault: reply lost")
 	}
 	return err
+}
+
+func (t *lossyTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
+	return t.lose(t.InmemTransport.AppendEntries(id, target, args, resp))
+}
+
+// RequestVote and RequestPreVote lose their replies too: the old leader
+// must not win the next election back, again and again, which would keep
+// the others from electing one that commits (seen once in 80 runs).
+func (t *lossyTransport) RequestVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {
+	return t.lose(t.InmemTransport.RequestVote(id, target, args, resp))
+}
+
+func (t *lossyTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
+	return t.lose(t.InmemTransport.RequestPreVote(id, target, args, resp))
 }
 
 func (t *lossyTransport) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
