@@ -41,10 +41,7 @@ func callbackView(c actors.Callback, pos int, ewt time.Duration) CallbackView {
 	v := CallbackView{ID: uint64(c.ID), State: c.Status.String(), QueueID: uint32(c.Queue), CallbackUserName: c.CustomerName,
 		CallbackNumbers: c.Numbers, Priority: int(c.Priority), Attempts: int(c.Attempts), AgentID: uint32(c.Agent), Data: c.Data,
 		QueuePosition: pos, EstimatedWaitSeconds: ewt.Seconds(), CreatedTime: time.Unix(0, c.Created).UTC(),
-		Disposition: uint32(c.Disposition), Comment: c.Comment}
-	for _, d := range c.Domains {
-		v.DomainIDs = append(v.DomainIDs, uint32(d))
-	}
+		Disposition: uint32(c.Disposition), Comment: c.Comment, DomainIDs: uint32s(c.Domains)}
 	if c.Status == actors.Scheduled {
 		due := time.Unix(0, c.Due).UTC()
 		v.CallbackScheduledTime = &due

@@ -257,6 +257,15 @@ func ids[T ~uint32](in []uint32) []T {
 	return out
 }
 
+// uint32s is the inverse of ids: identifiers as the API writes them.
+func uint32s[T ~uint32](in []T) []uint32 {
+	out := make([]uint32, len(in))
+	for i, v := range in {
+		out[i] = uint32(v)
+	}
+	return out
+}
+
 // positions reads agent positions; an unnamed one is named after its domain.
 func positions(in []PositionBody) []actors.Position {
 	var out []actors.Position
@@ -281,13 +290,9 @@ func roles(in []RoleBody) []actors.Grant {
 
 func userView(u *actors.User) UserView {
 	v := UserView{ID: uint32(u.ID), Username: u.Name, Name: u.FullName, HomeDomainID: uint32(u.Home), ActivePosition: u.Active,
-		Roles: []RoleBody{}, Positions: []PositionBody{}, AccessGroupIDs: groupIDs(u.Groups)}
+		Roles: []RoleBody{}, Positions: []PositionBody{}, AccessGroupIDs: uint32s(u.Groups)}
 	for _, g := range u.Grants {
-		rb := RoleBody{Role: g.Role.String(), AllDomains: g.Scope.All}
-		for _, d := range g.Scope.Domains {
-			rb.DomainIDs = append(rb.DomainIDs, uint32(d))
-		}
-		v.Roles = append(v.Roles, rb)
+		v.Roles = append(v.Roles, RoleBody{Role: g.Role.String(), AllDomains: g.Scope.All, DomainIDs: uint32s(g.Scope.Domains)})
 	}
 	for _, p := range u.Positions {
 		v.Positions = append(v.Positions, PositionBody{DomainID: uint32(p.Domain), Name: p.Name})
@@ -304,7 +309,7 @@ func domainView(n *actors.DomainNode) DomainView {
 
 func queueView(q *actors.Queue) QueueView {
 	return QueueView{ID: uint32(q.ID), Name: q.Name, DomainID: uint32(q.Domain), FolderID: uint32(q.Folder),
-		Strategy: q.Strategy.String(), ServiceLevelSeconds: int(q.ServiceLevel.Seconds()), RevokeReadGroupIDs: groupIDs(q.RevokeRead)}
+		Strategy: q.Strategy.String(), ServiceLevelSeconds: int(q.ServiceLevel.Seconds()), RevokeReadGroupIDs: uint32s(q.RevokeRead)}
 }
 
 // cmd proposes a tenant command built from the caller's target.
@@ -472,7 +477,7 @@ func (s *Server) configRoutes() {
 			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.FolderID]*actors.Folder { return t.Folders },
 				func(f *actors.Folder) (actors.DomainID, bool) { return f.Domain, true }, func(f *actors.Folder) FolderView {
 					return FolderView{ID: uint32(f.ID), Name: f.Name, DomainID: uint32(f.Domain), Propagate: f.Propagate,
-						RevokeReadGroupIDs: groupIDs(f.RevokeRead)}
+						RevokeReadGroupIDs: uint32s(f.RevokeRead)}
 				})
 		})
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/channels", "list-channels", "List the channel applications the caller can see", http.StatusOK),
@@ -629,14 +634,6 @@ func listVisible[K cmp.Ordered, O, V any](s *Server, ctx context.Context, object
 		return nil
 	})
 	return out, err
-}
-
-func groupIDs(gs []actors.GroupID) []uint32 {
-	out := make([]uint32, len(gs))
-	for i, g := range gs {
-		out[i] = uint32(g)
-	}
-	return out
 }
 
 // getVisible answers one object if the caller may see it, and otherwise
