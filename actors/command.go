@@ -100,13 +100,21 @@ func (t Target) TenantOf() TenantID { return t.Tenant }
 // [DefaultPolicy]. AdminKeyHash, when set, gives the administrator an API
 // key in the same step (stored as [PutAPIKey] stores one), so that no
 // tenant is ever left without a way in.
+//
+// A create with an IdempotencyKey seen in the last 24 hours creates
+// nothing: it returns the tenant the key created, and gives the
+// administrator the new AdminKeyHash as one more key (keys are stored as
+// hashes, so the first answer's key cannot be shown again; it keeps
+// working). The same key with another RequestHash is refused.
 type CreateTenant struct {
-	Profile      Profile          `json:"profile"`
-	Host         string           `json:"host,omitempty"`
-	Limits       Limits           `json:"limits"`
-	Features     map[Feature]bool `json:"features,omitempty"`
-	Policy       *Policy          `json:"policy,omitempty"`
-	AdminKeyHash string           `json:"adminKeyHash,omitempty"`
+	Profile        Profile          `json:"profile"`
+	Host           string           `json:"host,omitempty"`
+	Limits         Limits           `json:"limits"`
+	Features       map[Feature]bool `json:"features,omitempty"`
+	Policy         *Policy          `json:"policy,omitempty"`
+	AdminKeyHash   string           `json:"adminKeyHash,omitempty"`
+	IdempotencyKey string           `json:"idempotencyKey,omitempty"`
+	RequestHash    string           `json:"requestHash,omitempty"`
 }
 
 // UpdateTenant changes what is set; nil fields stay as they are. All of it

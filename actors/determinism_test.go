@@ -43,6 +43,7 @@ type detTenant struct {
 	app     AppID
 	code    CodeID
 	policy  Policy
+	created *CreateTenant // its create, with an idempotency key
 }
 
 type detGen struct {
@@ -173,7 +174,9 @@ func (g *detGen) setup(n int) {
 		}
 		s := strconv.Itoa(i)
 		dt := &detTenant{policy: p, domains: []DomainID{HomeDomain}}
-		dt.id = TenantID(g.must(&CreateTenant{Profile: Profile{CompanyName: "Tenant " + s, AdminUsername: "admin" + s, AdminEmail: "admin@t" + s + ".test", AdminFirstName: "Ada"}, Policy: &p}))
+		dt.created = &CreateTenant{Profile: Profile{CompanyName: "Tenant " + s, AdminUsername: "admin" + s, AdminEmail: "admin@t" + s + ".test", AdminFirstName: "Ada"},
+			Policy: &p, IdempotencyKey: "tenant-" + s, RequestHash: "body-" + s}
+		dt.id = TenantID(g.must(dt.created))
 		admin := Target{Tenant: dt.id, By: AsUser(1)}
 		for j := range 2 + g.r.IntN(2) {
 			parent := dt.domains[g.r.IntN(len(dt.domains))]
@@ -317,6 +320,15 @@ func (g *detGen) step() {
 		g.do(&UpdateQueue{Target: admin, Queue: dt.queues[g.r.IntN(len(dt.queues))], Strategy: &st})
 	case n < 76: // deactivated for a while: its commands are refused
 		g.do(&SetTenantStatus{Tenant: dt.id, Status: TenantDisabled})
+	case n < 77: // its create again: one more administrator key, or refused with another body
+		c := *dt.created
+		c.AdminKeyHash = fmt.Sprintf("%064x", g.r.Uint64())
+		if g.r.IntN(4) == 0 {
+			c.RequestHash = "another body"
+		}
+		if r, err := g.do(&c); err == nil && TenantID(r.ID) != dt.id {
+			g.t.Fatalf("a repeated create of tenant %d answered tenant %d", dt.id, r.ID)
+		}
 	case n < 83: // commands that must be refused
 		switch g.r.IntN(8) {
 		case 0:

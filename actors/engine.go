@@ -17,6 +17,11 @@ type Engine struct {
 	Tenants    map[TenantID]*Tenant `json:"tenants"`
 	NextTenant TenantID             `json:"nextTenant"`
 
+	// created holds the tenant creates that carried an idempotency key,
+	// for idempotencyWindow; createdOrder orders them by age.
+	created      map[string]tenantCreate
+	createdOrder []idempotencyEntry
+
 	events []Event // reused by every Apply
 
 	// last is the tenant of the previous tenant command: commands of one
@@ -26,7 +31,14 @@ type Engine struct {
 
 // NewEngine returns an empty engine.
 func NewEngine() *Engine {
-	return &Engine{Tenants: map[TenantID]*Tenant{}}
+	return &Engine{Tenants: map[TenantID]*Tenant{}, created: map[string]tenantCreate{}}
+}
+
+// tenantCreate is what an idempotency key of [CreateTenant] created.
+type tenantCreate struct {
+	Tenant TenantID `json:"tenant"`
+	At     int64    `json:"at"`
+	Hash   string   `json:"hash,omitempty"`
 }
 
 // Result is what a successful command returns: the identifier of what it
@@ -192,7 +204,19 @@ func withDefaults(l Limits) Limits {
 	return l
 }
 
+// createdBy is the earlier create of c's idempotency key, if any.
+func (e *Engine) createdBy(x *opCtx, c *CreateTenant) (tenantCreate, bool) {
+	if c.IdempotencyKey == "" {
+		return tenantCreate{}, false
+	}
+	prev, ok := e.created[c.IdempotencyKey]
+	return prev, ok && x.now-prev.At < int64(idempotencyWindow)
+}
+
 func (e *Engine) createTenant(x *opCtx, c *CreateTenant) (uint64, error) {
+	if prev, ok := e.createdBy(x, c); ok {
+		return e.repeatCreate(x, prev, c)
+	}
 	limits := withDefaults(c.Limits)
 	if err := e.validTenant(c.Profile, c.Host, limits, c.Features, 0); err != nil {
 		return 0, err
@@ -219,7 +243,7 @@ func (e *Engine) createTenant(x *opCtx, c *CreateTenant) (uint64, error) {
 	t.emit(x, Event{Kind: EvTenantCreated})
 	t.Next.Domain = HomeDomain
 	t.addDomain(x, &DomainNode{ID: HomeDomain, Name: "Home"})
-	t.Next.User++
+	t.Next.User = TenantAdmin
 	admin := &User{ID: t.Next.User, Name: c.Profile.AdminUsername, Home: HomeDomain,
 		Grants: []Grant{{Role: RoleAdministrator, Scope: Scope{All: true}}}}
 	t.setUser(admin.ID, admin)
@@ -228,6 +252,35 @@ func (e *Engine) createTenant(x *opCtx, c *CreateTenant) (uint64, error) {
 		t.APIKeys[c.AdminKeyHash] = AsUser(admin.ID)
 		t.emit(x, Event{Kind: EvAPIKeyChanged})
 	}
+	if c.IdempotencyKey != "" {
+		e.createdOrder = expireKeys(e.created, e.createdOrder, x.now, func(c tenantCreate) int64 { return c.At })
+		e.created[c.IdempotencyKey] = tenantCreate{Tenant: t.ID, At: x.now, Hash: c.RequestHash}
+		e.createdOrder = append(e.createdOrder, idempotencyEntry{Key: c.IdempotencyKey, At: x.now})
+	}
+	return uint64(t.ID), nil
+}
+
+// repeatCreate answers a create whose idempotency key already created a
+// tenant: that tenant, whose administrator gets the new key as one more.
+func (e *Engine) repeatCreate(x *opCtx, prev tenantCreate, c *CreateTenant) (uint64, error) {
+	if prev.Hash != c.RequestHash {
+		return 0, invalid("Idempotency-Key", "the key was first used with a different request")
+	}
+	t := e.Tenants[prev.Tenant]
+	if t == nil {
+		return 0, refuse(ErrConflict, "Idempotency-Key", "the tenant created with this key has been deleted")
+	}
+	if c.AdminKeyHash == "" {
+		return uint64(t.ID), nil
+	}
+	if err := validKeyHash(c.AdminKeyHash, "adminKeyHash"); err != nil {
+		return 0, err
+	}
+	if t.Users[TenantAdmin] == nil {
+		return 0, refuse(ErrConflict, "Idempotency-Key", "the administrator the tenant was created with has been deleted")
+	}
+	t.APIKeys[c.AdminKeyHash] = AsUser(TenantAdmin)
+	t.emit(x, Event{Kind: EvAPIKeyChanged})
 	return uint64(t.ID), nil
 }
 
@@ -324,9 +377,11 @@ func (e *Engine) Tenant(id TenantID) *Tenant { return e.Tenants[id] }
 const snapshotVersion = 1
 
 type snapshot struct {
-	Version    int           `json:"version"`
-	NextTenant TenantID      `json:"nextTenant"`
-	Tenants    []tenantImage `json:"tenants"`
+	Version      int                     `json:"version"`
+	NextTenant   TenantID                `json:"nextTenant"`
+	Tenants      []tenantImage           `json:"tenants"`
+	Created      map[string]tenantCreate `json:"created,omitempty"`
+	CreatedOrder []idempotencyEntry      `json:"createdOrder,omitempty"`
 }
 
 type tenantImage struct {
@@ -337,7 +392,7 @@ type tenantImage struct {
 // Snapshot encodes the whole state deterministically: the same state gives
 // the same bytes on every replica.
 func (e *Engine) Snapshot() ([]byte, error) {
-	s := snapshot{Version: snapshotVersion, NextTenant: e.NextTenant}
+	s := snapshot{Version: snapshotVersion, NextTenant: e.NextTenant, Created: e.created, CreatedOrder: e.createdOrder}
 	for _, id := range sortedKeys(e.Tenants) {
 		t := e.Tenants[id]
 		img := tenantImage{Tenant: t}
@@ -367,6 +422,15 @@ func Restore(b []byte) (e *Engine, err error) {
 	}()
 	e = NewEngine()
 	e.NextTenant = s.NextTenant
+	for _, k := range s.CreatedOrder {
+		if _, ok := s.Created[k.Key]; !ok {
+			return nil, fmt.Errorf("actors: snapshot damaged: idempotency key %q has no tenant create", k.Key)
+		}
+	}
+	if s.Created != nil {
+		e.created = s.Created
+	}
+	e.createdOrder = s.CreatedOrder
 	for i, img := range s.Tenants {
 		t := img.Tenant
 		if t == nil || e.Tenants[t.ID] != nil || t.ID == 0 {

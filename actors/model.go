@@ -21,6 +21,10 @@ type (
 // HomeDomain is the identifier of every tenant's root domain.
 const HomeDomain DomainID = 1
 
+// TenantAdmin is the identifier of the administrator every tenant is
+// created with.
+const TenantAdmin UserID = 1
+
 // TenantStatus says whether a tenant's users may work.
 type TenantStatus uint8
 

@@ -404,6 +404,11 @@ func (r *rootActor) apply(ctx actor.Context, m *applyMsg) {
 	x := &opCtx{now: m.now.UnixNano(), events: &events}
 	switch c := m.cmd.(type) {
 	case *CreateTenant:
+		if prev, ok := r.e.createdBy(x, c); ok && r.tenants[prev.Tenant] != nil {
+			// A repeat gives the existing tenant's administrator a key.
+			r.inTenant(ctx, prev.Tenant, func() { out.Result.ID, out.Err = r.e.apply(x, c) })
+			break
+		}
 		id, err := r.e.apply(x, c)
 		out.Result.ID, out.Err = id, err
 		if err == nil {

@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -170,4 +171,42 @@ func TestAskerRunsQueryWhenIdle(t *testing.T) {
 	wantHandled(t, inv, "a query that arrives while the actor is busy waits for a worker", idleQuery, batch)
 	workerDrains(t, work, "the busy query")
 	wantHandled(t, inv, "the busy query last, by a worker", idleQuery, batch, busyQuery)
+}
+
+// TestRepeatedCreateTenantKeepsItsActor: through the actor system, a
+// repeated tenant create runs in the tenant's own actor (it adds a key to
+// the tenant's state) and never spawns a second actor for the tenant.
+func TestRepeatedCreateTenantKeepsItsActor(t *testing.T) {
+	s := NewSystem(NewEngine())
+	defer s.Stop()
+	now := time.Unix(1_800_000_000, 0)
+	create := &CreateTenant{Profile: Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"},
+		IdempotencyKey: "op-1", RequestHash: "body"}
+	res, _, err := s.Apply(create, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := TenantID(res.ID)
+	ref := s.tenantRef(tid)
+	again := *create
+	again.AdminKeyHash = strings.Repeat("ab", 32)
+	res, ev, err := s.Apply(&again, now)
+	if err != nil || TenantID(res.ID) != tid {
+		t.Fatalf("repeat = tenant %d, %v; want tenant %d", res.ID, err, tid)
+	}
+	if len(ev) != 1 || ev[0].Kind != EvAPIKeyChanged || ev[0].Tenant != tid {
+		t.Fatalf("repeat events %+v, want one key change of tenant %d", ev, tid)
+	}
+	if s.tenantRef(tid) != ref {
+		t.Fatal("the repeat spawned a second actor for the tenant")
+	}
+	err = s.Query(tid, func(tn *Tenant) error {
+		if p, ok := tn.Principal(again.AdminKeyHash); !ok || p != AsUser(TenantAdmin) {
+			t.Errorf("the repeat's key resolves to %v (found %v), want the administrator", p, ok)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1376,17 +1376,24 @@ func (t *Tenant) tick(x *opCtx) {
 
 // expireIdempotency forgets idempotency keys older than the window.
 func (t *Tenant) expireIdempotency(now int64) {
+	t.IdemOrder = expireKeys(t.Idempotency, t.IdemOrder, now, func(i idempotent) int64 { return i.At })
+}
+
+// expireKeys forgets the keys of m older than the window, going through
+// order (oldest first), and returns what is left of order. A key used
+// again since its entry keeps the newer use.
+func expireKeys[V any](m map[string]V, order []idempotencyEntry, now int64, at func(V) int64) []idempotencyEntry {
 	n := 0
-	for _, e := range t.IdemOrder {
+	for _, e := range order {
 		if now-e.At < int64(idempotencyWindow) {
 			break
 		}
-		if t.Idempotency[e.Key].At == e.At {
-			delete(t.Idempotency, e.Key)
+		if v, ok := m[e.Key]; ok && at(v) == e.At {
+			delete(m, e.Key)
 		}
 		n++
 	}
-	t.IdemOrder = t.IdemOrder[n:]
+	return order[n:]
 }
 
 // nextDeadline is the tenant's earliest pending deadline, or 0.

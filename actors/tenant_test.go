@@ -173,3 +173,76 @@ func TestKindNames(t *testing.T) {
 		t.Errorf("an unknown kind is %q", got)
 	}
 }
+
+// TestRepeatedCreateTenant: a create whose idempotency key already created
+// a tenant creates nothing and gives that tenant's administrator the new
+// key as one more; another body, or a deleted tenant, is refused with
+// nothing changed; the key is remembered across a snapshot and forgotten
+// after 24 hours.
+func TestRepeatedCreateTenant(t *testing.T) {
+	e := NewEngine()
+	key1, key2, key3 := strings.Repeat("a1", 32), strings.Repeat("b2", 32), strings.Repeat("c3", 32)
+	create := func(e *Engine, keyHash, body string, now time.Time) (TenantID, []Event, error) {
+		r, ev, err := e.Apply(&CreateTenant{Profile: acmeProfile("Acme"), AdminKeyHash: keyHash, IdempotencyKey: "op-1", RequestHash: body}, now)
+		return TenantID(r.ID), ev, err
+	}
+	first, _, err := create(e, key1, "body", tenantTestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, ev, err := create(e, key2, "body", tenantTestNow.Add(time.Hour))
+	if err != nil || again != first || len(e.Tenants) != 1 || e.NextTenant != first {
+		t.Fatalf("repeat = tenant %d, %v (%d tenants, next %d), want tenant %d and nothing created", again, err, len(e.Tenants), e.NextTenant, first)
+	}
+	if !slices.Equal(eventKinds(ev), []EventKind{EvAPIKeyChanged}) {
+		t.Fatalf("repeat events %v, want only %v", eventKinds(ev), EvAPIKeyChanged)
+	}
+	for _, k := range []string{key1, key2} {
+		if p, ok := e.Tenant(first).Principal(k); !ok || p != AsUser(TenantAdmin) {
+			t.Fatalf("key %.4s… resolves to %v (found %v), want the administrator", k, p, ok)
+		}
+	}
+
+	refused := func(e *Engine, body string, now time.Time, want error) {
+		t.Helper()
+		before, _ := e.Hash()
+		_, _, err := create(e, key3, body, now)
+		var fe *FieldError
+		if !errors.Is(err, want) || !errors.As(err, &fe) || fe.Field != "Idempotency-Key" {
+			t.Fatalf("err = %v, want %v naming Idempotency-Key", err, want)
+		}
+		if after, _ := e.Hash(); after != before {
+			t.Fatal("a refused repeat changed the state")
+		}
+	}
+	refused(e, "another body", tenantTestNow.Add(time.Hour), ErrInvalid)
+
+	// A snapshot keeps the key.
+	b, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored, err := Restore(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _, err := create(restored, key3, "body", tenantTestNow.Add(2*time.Hour)); err != nil || id != first || len(restored.Tenants) != 1 {
+		t.Fatalf("repeat after restore = tenant %d, %v, %d tenants; want tenant %d", id, err, len(restored.Tenants), first)
+	}
+
+	// 24 hours on, the key is free: it creates a new tenant, and the old
+	// entry is dropped.
+	later, _, err := create(e, key3, "another body", tenantTestNow.Add(25*time.Hour))
+	if err != nil || later == first {
+		t.Fatalf("create after the window = tenant %d, %v; want a new tenant", later, err)
+	}
+	if len(e.createdOrder) != 1 || e.created["op-1"].Tenant != later {
+		t.Fatalf("after the window the key maps to %+v (order %v), want only tenant %d", e.created["op-1"], e.createdOrder, later)
+	}
+
+	// The tenant it created is deleted: a repeat is refused, not re-created.
+	if _, _, err := e.Apply(&DeleteTenant{Tenant: later}, tenantTestNow.Add(26*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	refused(e, "another body", tenantTestNow.Add(26*time.Hour), ErrConflict)
+}

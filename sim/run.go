@@ -301,7 +301,7 @@ func (r *runner) setup() error {
 			Limits:  actors.Limits{MaxAgents: max(1, agents), StorageQuotaBytes: 1 << 50, MaxDomains: len(spec.Domains) + 1},
 			Policy:  &policy,
 		}))
-		t.admin = actors.Target{Tenant: t.id, By: actors.AsUser(1)}
+		t.admin = actors.Target{Tenant: t.id, By: actors.AsUser(actors.TenantAdmin)}
 		t.domainNames = []string{"", "Home"}
 		for _, d := range spec.Domains {
 			parent := actors.HomeDomain

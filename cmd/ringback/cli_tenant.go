@@ -35,10 +35,13 @@ func tenantCreateCmd(f *clientFlags) *cobra.Command {
 	}
 	var limits api.LimitsBody
 	var feats []string
+	var key string
 	c := &cobra.Command{
 		Use:   "create COMPANY --admin-username NAME --admin-email EMAIL --admin-first-name NAME",
 		Short: "Create a tenant; prints its id and the administrator's API key (shown once)",
-		Args:  cobra.ExactArgs(1),
+		Long: "Creates a tenant. With --idempotency-key, running the same command again within 24 hours\n" +
+			"creates no second tenant: it prints the first one, with a new administrator key.",
+		Args: cobra.ExactArgs(1),
 	}
 	fs := c.Flags()
 	fs.StringVar(&b.AdminUsername, "admin-username", "admin", "the tenant administrator's username")
@@ -49,6 +52,7 @@ func tenantCreateCmd(f *clientFlags) *cobra.Command {
 	fs.Int64Var(&limits.StorageQuotaBytes, "storage-quota", 0, "bytes of callback data the tenant may keep (0: the default)")
 	fs.IntVar(&limits.MaxDomains, "max-domains", 0, "maximum number of domains (0: the default)")
 	fs.StringSliceVar(&feats, "feature", nil, "feature=true|false, repeatable (e.g. scheduled-callbacks=false)")
+	fs.StringVar(&key, "idempotency-key", "", "a key that makes retries safe")
 	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
 		b.CompanyName = args[0]
 		if limits != (api.LimitsBody{}) {
@@ -62,7 +66,7 @@ func tenantCreateCmd(f *clientFlags) *cobra.Command {
 			api.TenantView
 			APIKey string `json:"apiKey"`
 		}
-		raw, err := cl.send(cmd.Context(), http.MethodPost, "/v1/tenants", b, &out)
+		raw, err := cl.send(cmd.Context(), http.MethodPost, "/v1/tenants", b, &out, "Idempotency-Key", key)
 		if err != nil {
 			return err
 		}

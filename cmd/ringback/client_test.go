@@ -103,9 +103,16 @@ func TestCLITenantsAndCallbacks(t *testing.T) {
 		ID     uint32 `json:"id"`
 		APIKey string `json:"apiKey"`
 	}
-	c.json(op, &created, "tenant", "create", "Acme Widgets", "--admin-email", "ada@acme.test", "--admin-first-name", "Ada", "--max-agents", "7")
+	create := []string{"tenant", "create", "Acme Widgets", "--admin-email", "ada@acme.test", "--admin-first-name", "Ada", "--max-agents", "7", "--idempotency-key", "acme-1"}
+	c.json(op, &created, create...)
 	if created.ID == 0 || !strings.HasPrefix(created.APIKey, "rbk_") {
 		t.Fatalf("tenant create --json = %+v, want an id and an API key", created)
+	}
+	// Run again, it makes no second tenant (the list below has one).
+	repeated := created
+	c.json(op, &repeated, create...)
+	if repeated.ID != created.ID || repeated.APIKey == created.APIKey || !strings.HasPrefix(repeated.APIKey, "rbk_") {
+		t.Fatalf("tenant create again = %+v, want tenant %d with a new key", repeated, created.ID)
 	}
 	table := c.must(op, "tenant", "list")
 	if lines := strings.Split(strings.TrimSpace(table), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "ID") ||

@@ -50,7 +50,7 @@ func runDemo(w io.Writer) error {
 		Profile: actors.Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.example", AdminFirstName: "Ada"},
 		Host:    "acme.example.com", Policy: &policy,
 	}))
-	admin := actors.Target{Tenant: acme, By: actors.AsUser(1)}
+	admin := actors.Target{Tenant: acme, By: actors.AsUser(actors.TenantAdmin)}
 	sales := actors.DomainID(step("admin creates domain Sales", &actors.CreateDomain{Target: admin, Name: "Sales", Parent: actors.HomeDomain}))
 	support := actors.DomainID(step("admin creates domain Support", &actors.CreateDomain{Target: admin, Name: "Support", Parent: actors.HomeDomain}))
 	queue := actors.QueueID(step("admin creates queue 'callbacks' in Home, serving both domains", &actors.CreateQueue{Target: admin, Name: "callbacks", Domain: actors.HomeDomain}))
@@ -77,8 +77,8 @@ func runDemo(w io.Writer) error {
 	step("Dana completes the callback with a comment (Acme requires one)", &actors.CompleteCallback{Target: asDana, Callback: cb, Disposition: done, Comment: "rebooked delivery"})
 	globex := actors.TenantID(step("operator creates tenant Globex", &actors.CreateTenant{
 		Profile: actors.Profile{CompanyName: "Globex", AdminUsername: "gus", AdminEmail: "gus@globex.example", AdminFirstName: "Gus"}}))
-	gq := actors.QueueID(step("Globex admin creates a queue", &actors.CreateQueue{Target: actors.Target{Tenant: globex, By: actors.AsUser(1)}, Name: "callbacks", Domain: actors.HomeDomain}))
-	step("a Globex customer asks for a callback: Acme's Dana never sees it", &actors.CreateCallback{Target: actors.Target{Tenant: globex, By: actors.AsUser(1)},
+	gq := actors.QueueID(step("Globex admin creates a queue", &actors.CreateQueue{Target: actors.Target{Tenant: globex, By: actors.AsUser(actors.TenantAdmin)}, Name: "callbacks", Domain: actors.HomeDomain}))
+	step("a Globex customer asks for a callback: Acme's Dana never sees it", &actors.CreateCallback{Target: actors.Target{Tenant: globex, By: actors.AsUser(actors.TenantAdmin)},
 		Queue: gq, CustomerName: "Gina", Numbers: []string{"+15550199"}})
 	if err != nil {
 		return err

@@ -3,9 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -155,17 +153,11 @@ func (s *Server) createCallback(ctx context.Context, in *createCallbackInput) (*
 		return nil, err
 	}
 	c := callerOf(ctx)
-	var hash string
-	if in.IdempotencyKey != "" {
-		raw, _ := json.Marshal(b)
-		h := sha256.Sum256(raw)
-		hash = hex.EncodeToString(h[:])
-		flight := itoa(uint64(c.tenant)) + "/" + in.IdempotencyKey
-		if !s.flights.begin(flight) {
-			return nil, huma.Error409Conflict("a request with this Idempotency-Key is still in progress")
-		}
-		defer s.flights.end(flight)
+	hash, end, err := s.flights.start(itoa(uint64(c.tenant)), in.IdempotencyKey, b)
+	if err != nil {
+		return nil, err
 	}
+	defer end()
 	out, err := s.propose(ctx, &actors.CreateCallback{Target: c.target(), Queue: actors.QueueID(b.QueueID), Domain: actors.DomainID(b.DomainID),
 		CustomerName: b.CallbackUserName, Numbers: b.CallbackNumbers, Priority: b.Priority, ScheduledAt: at, Data: b.Data,
 		IdempotencyKey: in.IdempotencyKey, RequestHash: hash})

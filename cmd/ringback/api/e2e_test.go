@@ -280,6 +280,46 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
+// TestTenantCreateIdempotencyKey: an operator's retried tenant create
+// makes no second tenant. It answers the first tenant with a new
+// administrator key, and the first answer's key keeps working; the same
+// key with another body is refused naming the header.
+func TestTenantCreateIdempotencyKey(t *testing.T) {
+	s := startServer(t)
+	body := map[string]any{"companyName": "Acme", "adminUsername": "ada", "adminEmail": "ada@acme.test", "adminFirstName": "Ada"}
+	var first, again createdObj
+	if code, raw := s.do("POST", "/v1/tenants", opToken, body, &first, "Idempotency-Key", "provision-acme"); code != 201 {
+		t.Fatalf("create = %d %s", code, raw)
+	}
+	if code, raw := s.do("POST", "/v1/tenants", opToken, body, &again, "Idempotency-Key", "provision-acme"); code != 201 || again.ID != first.ID {
+		t.Fatalf("retry = %d %s, want 201 with tenant %d", code, raw, first.ID)
+	}
+	if again.APIKey == first.APIKey {
+		t.Fatal("the retry showed the first answer's key again")
+	}
+	for _, key := range []string{first.APIKey, again.APIKey} {
+		var home DomainView
+		s.must("GET", "/v1/domains/home", key, nil, &home, 200)
+	}
+	tenants := func() int {
+		var list []TenantView
+		s.must("GET", "/v1/tenants", opToken, nil, &list, 200)
+		return len(list)
+	}
+	if n := tenants(); n != 1 {
+		t.Fatalf("%d tenants after a retried create, want 1", n)
+	}
+	body["companyName"] = "Acme Two"
+	if code, raw := s.do("POST", "/v1/tenants", opToken, body, nil, "Idempotency-Key", "provision-acme"); code != 422 || !strings.Contains(string(raw), "Idempotency-Key") {
+		t.Fatalf("same key, other body = %d %s, want 422 naming Idempotency-Key", code, raw)
+	}
+	// Keys are the operator's: another key creates another tenant.
+	s.must("POST", "/v1/tenants", opToken, body, nil, 201)
+	if n := tenants(); n != 2 {
+		t.Fatalf("%d tenants, want 2", n)
+	}
+}
+
 // Bad input names the field and changes nothing.
 // TestLargestMembersList sends the largest members list the schema allows
 // (10,000 members, the longest identifiers, indented): it must be judged

@@ -1,8 +1,13 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/ringbackhq/ringback/actors"
 )
@@ -68,4 +73,22 @@ func (f *flights) end(key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.in, key)
+}
+
+// start starts a request with an Idempotency-Key in scope (whose keys
+// they are: a tenant, or the operator). It returns the hash of the body,
+// which the core compares with the key's first request, and the end of
+// the flight; a request whose key is in flight answers 409. Without a
+// key there is nothing to start.
+func (f *flights) start(scope, key string, body any) (hash string, end func(), err error) {
+	if key == "" {
+		return "", func() {}, nil
+	}
+	flight := scope + "/" + key
+	if !f.begin(flight) {
+		return "", nil, huma.Error409Conflict("a request with this Idempotency-Key is still in progress")
+	}
+	raw, _ := json.Marshal(body)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), func() { f.end(flight) }, nil
 }

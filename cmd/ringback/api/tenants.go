@@ -107,7 +107,8 @@ func tenantView(t actors.TenantSummary) TenantView {
 }
 
 type createTenantInput struct {
-	Body struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200"`
+	Body           struct {
 		CompanyName    string          `json:"companyName" minLength:"1" maxLength:"200"`
 		AdminUsername  string          `json:"adminUsername" minLength:"1" maxLength:"100"`
 		AdminEmail     string          `json:"adminEmail" format:"email" maxLength:"254"`
@@ -177,9 +178,18 @@ func keyOf(t actors.TenantID, secret string) string {
 }
 
 func (s *Server) tenantRoutes() {
-	huma.Register(s.api, operation(http.MethodPost, "/v1/tenants", "create-tenant", "Create a tenant", http.StatusCreated, true),
+	create := operation(http.MethodPost, "/v1/tenants", "create-tenant", "Create a tenant", http.StatusCreated, true)
+	create.Description = "With an Idempotency-Key header, a retry with the same key and body within 24 hours creates nothing: " +
+		"it answers the tenant the first request created, with a new administrator key (the first answer's key is stored only as a hash, " +
+		"so it cannot be shown again; it keeps working). The same key with another body answers 422; a retry while the first is still running answers 409."
+	huma.Register(s.api, create,
 		func(ctx context.Context, in *createTenantInput) (*createdTenant, error) {
 			b := in.Body
+			hash, end, err := s.flights.start("operator", in.IdempotencyKey, b)
+			if err != nil {
+				return nil, err
+			}
+			defer end()
 			p := b.Policy.apply(actors.DefaultPolicy())
 			cmd := &actors.CreateTenant{Profile: actors.Profile{CompanyName: b.CompanyName, AdminUsername: b.AdminUsername,
 				AdminEmail: b.AdminEmail, AdminFirstName: b.AdminFirstName}, Host: b.Host, Features: features(b.Features), Policy: &p}
@@ -188,8 +198,8 @@ func (s *Server) tenantRoutes() {
 			}
 			// The administrator's key is issued in the same step, so that
 			// no tenant is ever created without a way in.
-			secret, hash := newSecret()
-			cmd.AdminKeyHash = hash
+			secret, keyHash := newSecret()
+			cmd.AdminKeyHash, cmd.IdempotencyKey, cmd.RequestHash = keyHash, in.IdempotencyKey, hash
 			out, err := s.propose(ctx, cmd)
 			if err != nil {
 				return nil, err
@@ -263,7 +273,7 @@ func (s *Server) tenantRoutes() {
 		})
 	huma.Register(s.api, operation(http.MethodPost, "/v1/tenants/{tenantId}/admin-key", "rotate-admin-key", "Issue a new API key for the tenant administrator", http.StatusCreated, true),
 		func(ctx context.Context, in *TenantPath) (*keyOutput, error) {
-			key, err := s.putKey(ctx, actors.TenantID(in.TenantID), actors.Operator, actors.AsUser(1))
+			key, err := s.putKey(ctx, actors.TenantID(in.TenantID), actors.Operator, actors.AsUser(actors.TenantAdmin))
 			if err != nil {
 				return nil, err
 			}
