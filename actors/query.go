@@ -135,6 +135,19 @@ func (t *Tenant) CurrentOffer(agent UserID) (Callback, bool) {
 	return c, true
 }
 
+// Usage is how much of its [Limits] a tenant uses.
+type Usage struct {
+	Agents       int   `json:"agents"`       // users who hold the agent role (see Limits.MaxAgents)
+	Domains      int   `json:"domains"`      // Home included
+	StorageBytes int64 `json:"storageBytes"` // callback data held, counted as against the quota
+}
+
+// Usage says how much of its limits the tenant uses. It is an account of
+// the tenant, not its data, so the operator may read it.
+func (t *Tenant) Usage() Usage {
+	return Usage{Agents: t.agents, Domains: len(t.Domains), StorageBytes: t.StorageUsed}
+}
+
 // Principal resolves an API key hash to the principal it belongs to.
 func (t *Tenant) Principal(hash string) (Principal, bool) {
 	p, ok := t.APIKeys[hash]

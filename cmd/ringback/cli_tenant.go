@@ -111,14 +111,14 @@ func tenantListCmd(f *clientFlags) *cobra.Command {
 		rows := make([][]string, 0, len(ts))
 		for _, t := range ts {
 			rows = append(rows, []string{strconv.FormatUint(uint64(t.ID), 10), t.CompanyName, t.Status, t.AdminUsername,
-				t.AdminEmail, dash(t.Host), strconv.Itoa(t.Limits.MaxAgents)})
+				t.AdminEmail, dash(t.Host), fmt.Sprintf("%d/%d", t.Usage.Agents, t.Limits.MaxAgents)})
 		}
-		return table(cmd.OutOrStdout(), []string{"ID", "COMPANY", "STATUS", "ADMIN", "EMAIL", "HOST", "MAX AGENTS"}, rows)
+		return table(cmd.OutOrStdout(), []string{"ID", "COMPANY", "STATUS", "ADMIN", "EMAIL", "HOST", "AGENTS"}, rows)
 	})
 }
 
 func tenantGetCmd(f *clientFlags) *cobra.Command {
-	c := &cobra.Command{Use: "get TENANT_ID", Short: "Show a tenant's profile, limits, features and policy", Args: cobra.ExactArgs(1)}
+	c := &cobra.Command{Use: "get TENANT_ID", Short: "Show a tenant's profile, limits and their usage, features and policy", Args: cobra.ExactArgs(1)}
 	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
 		id, err := idArg("TENANT_ID", args[0])
 		if err != nil {
@@ -151,7 +151,9 @@ func printTenant(cmd *cobra.Command, t api.TenantView) error {
 		"Status", t.Status,
 		"Admin", fmt.Sprintf("%s (%s, %s)", t.AdminUsername, t.AdminFirstName, t.AdminEmail),
 		"Host", dash(t.Host),
-		"Limits", fmt.Sprintf("%d agents, %d domains, %d bytes", t.Limits.MaxAgents, t.Limits.MaxDomains, t.Limits.StorageQuotaBytes),
+		"Agents", fmt.Sprintf("%d of %d", t.Usage.Agents, t.Limits.MaxAgents),
+		"Domains", fmt.Sprintf("%d of %d", t.Usage.Domains, t.Limits.MaxDomains),
+		"Storage", fmt.Sprintf("%d of %d bytes", t.Usage.StorageBytes, t.Limits.StorageQuotaBytes),
 		"Features", dash(strings.Join(feats, ", ")),
 		"Policy", fmt.Sprintf("max attempts %d, retry %ds, offer timeout %ds, close comment %t, auto switch %t, duplicates %s, service level %ds",
 			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds))

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -131,14 +132,15 @@ func TestCLITenantsAndCallbacks(t *testing.T) {
 		t.Fatalf("domain list on a disabled tenant: err = %v, want a 403 saying disabled", err)
 	}
 	c.must(op, "tenant", "enable", "1")
-	if out := c.must(op, "tenant", "update", "1", "--storage-quota", "5000000", "--feature", "transfers=false"); !strings.Contains(out, "7 agents") ||
-		!strings.Contains(out, "5000000 bytes") || strings.Contains(out, "transfers") {
+	if out := c.must(op, "tenant", "update", "1", "--storage-quota", "5000000", "--feature", "transfers=false"); !strings.Contains(out, "0 of 7") ||
+		!strings.Contains(out, "of 5000000 bytes") || strings.Contains(out, "transfers") {
 		t.Fatalf("tenant update =\n%s\nwant 7 agents kept, a 5000000-byte quota and transfers off", out)
 	}
 	if _, _, err := c.run(op, "tenant", "update", "1", "--max-agents", "-3"); !errors.As(err, new(*problemError)) || !strings.Contains(err.Error(), "maxAgents") {
 		t.Fatalf("tenant update with a negative limit: err = %v, want a problem naming maxAgents", err)
 	}
-	if out := c.must(op, "tenant", "get", "1"); !strings.Contains(out, "Acme Widgets") || !strings.Contains(out, "active") {
+	if out := c.must(op, "tenant", "get", "1"); !strings.Contains(out, "Acme Widgets") || !strings.Contains(out, "active") ||
+		!regexp.MustCompile(`Agents: +0 of 7\n`).MatchString(out) || !regexp.MustCompile(`Domains: +1 of 50\n`).MatchString(out) {
 		t.Fatalf("tenant get = %q", out)
 	}
 

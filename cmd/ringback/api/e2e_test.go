@@ -320,6 +320,37 @@ func TestTenantCreateIdempotencyKey(t *testing.T) {
 	}
 }
 
+// TestTenantUsage: the operator sees how much of its limits each tenant
+// uses, in the tenant's view and in the list, and it follows the tenant's
+// own changes.
+func TestTenantUsage(t *testing.T) {
+	s := startServer(t)
+	acme, globex := s.tenant("acme"), s.tenant("globex")
+	usage := func(id uint64) UsageView {
+		var v TenantView
+		s.must("GET", fmt.Sprintf("/v1/tenants/%d", id), opToken, nil, &v, 200)
+		return v.Usage
+	}
+	// The fixture: Home, Sales and Support; one agent (the administrator
+	// is not one); no callback yet.
+	if u := usage(acme.id); u != (UsageView{Agents: 1, Domains: 3}) {
+		t.Fatalf("acme's usage = %+v, want 1 agent, 3 domains, no storage", u)
+	}
+	s.must("POST", "/v1/callbacks", acme.app, map[string]any{"queueId": acme.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, nil, 201)
+	s.must("POST", "/v1/users", acme.admin, map[string]any{"username": "eve", "name": "Eve Agent", "homeDomainId": 1,
+		"roles": []any{map[string]any{"role": "agent", "allDomains": true}}}, nil, 201)
+	s.must("POST", "/v1/domains", acme.admin, map[string]any{"name": "Billing", "parentId": 1}, nil, 201)
+	u := usage(acme.id)
+	if u.Agents != 2 || u.Domains != 4 || u.StorageBytes <= 0 {
+		t.Fatalf("acme's usage after an agent, a domain and a callback = %+v, want 2 agents, 4 domains, some storage", u)
+	}
+	var list []TenantView
+	s.must("GET", "/v1/tenants", opToken, nil, &list, 200)
+	if len(list) != 2 || list[0].Usage != u || list[1].ID != uint32(globex.id) || list[1].Usage != (UsageView{Agents: 1, Domains: 3}) {
+		t.Fatalf("tenant list = %+v, want acme with %+v and globex untouched", list, u)
+	}
+}
+
 // Bad input names the field and changes nothing.
 // TestLargestMembersList sends the largest members list the schema allows
 // (10,000 members, the longest identifiers, indented): it must be judged

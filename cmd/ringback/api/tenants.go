@@ -92,8 +92,16 @@ type TenantView struct {
 	Host           string          `json:"host,omitempty"`
 	Status         string          `json:"status"`
 	Limits         LimitsBody      `json:"limits"`
+	Usage          UsageView       `json:"usage" doc:"how much of its limits the tenant uses"`
 	Features       map[string]bool `json:"features"`
 	Policy         PolicyView      `json:"policy"`
+}
+
+// UsageView is how much of its limits a tenant uses.
+type UsageView struct {
+	Agents       int   `json:"agents" doc:"users who hold the agent role, against limits.maxAgents"`
+	Domains      int   `json:"domains" doc:"domains, Home included, against limits.maxDomains"`
+	StorageBytes int64 `json:"storageBytes" doc:"callback data held, against limits.storageQuotaBytes"`
 }
 
 func tenantView(t actors.TenantSummary) TenantView {
@@ -206,20 +214,20 @@ func (s *Server) tenantRoutes() {
 			}
 			tid := actors.TenantID(out.Result.ID)
 			res := &createdTenant{Status: http.StatusCreated}
-			res.Body.TenantView, res.Body.APIKey = s.tenantView(tid), keyOf(tid, secret)
+			res.Body.TenantView, res.Body.APIKey = s.tenantView(ctx, tid), keyOf(tid, secret)
 			return res, nil
 		})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/tenants", "list-tenants", "List tenants", http.StatusOK, true),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []TenantView }, error) {
 			out := &struct{ Body []TenantView }{Body: []TenantView{}}
 			for _, t := range s.o.Node.Tenants("") {
-				out.Body = append(out.Body, tenantView(t))
+				out.Body = append(out.Body, s.withUsage(ctx, tenantView(t)))
 			}
 			return out, nil
 		})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/tenants/{tenantId}", "get-tenant", "Get a tenant", http.StatusOK, true),
 		func(ctx context.Context, in *TenantPath) (*tenantOutput, error) {
-			v := s.tenantView(actors.TenantID(in.TenantID))
+			v := s.tenantView(ctx, actors.TenantID(in.TenantID))
 			if v.ID == 0 {
 				return nil, huma.Error404NotFound("not found", &huma.ErrorDetail{Location: "path.tenantId", Message: "no such object"})
 			}
@@ -264,7 +272,7 @@ func (s *Server) tenantRoutes() {
 					return nil, err
 				}
 			}
-			return &tenantOutput{Body: s.tenantView(tid)}, nil
+			return &tenantOutput{Body: s.tenantView(ctx, tid)}, nil
 		})
 	huma.Register(s.api, operation(http.MethodDelete, "/v1/tenants/{tenantId}", "delete-tenant", "Delete a tenant and all its data", http.StatusNoContent, true),
 		func(ctx context.Context, in *TenantPath) (*struct{}, error) {
@@ -294,11 +302,21 @@ func (s *Server) summary(tid actors.TenantID) (actors.TenantSummary, bool) {
 }
 
 // tenantView reads a tenant's view; zero ID when there is none.
-func (s *Server) tenantView(tid actors.TenantID) TenantView {
+func (s *Server) tenantView(ctx context.Context, tid actors.TenantID) TenantView {
 	if t, ok := s.summary(tid); ok {
-		return tenantView(t)
+		return s.withUsage(ctx, tenantView(t))
 	}
 	return TenantView{}
+}
+
+// withUsage adds the tenant's usage, as this node has it, to its view.
+func (s *Server) withUsage(ctx context.Context, v TenantView) TenantView {
+	_ = s.o.Node.Read(ctx, false, actors.TenantID(v.ID), func(t *actors.Tenant) error {
+		u := t.Usage()
+		v.Usage = UsageView{Agents: u.Agents, Domains: u.Domains, StorageBytes: u.StorageBytes}
+		return nil
+	})
+	return v
 }
 
 // putKey stores a new API key for a principal of the tenant and returns it.
