@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/ringbackhq/ringback/actors"
@@ -348,6 +350,49 @@ func TestTenantUsage(t *testing.T) {
 	s.must("GET", "/v1/tenants", opToken, nil, &list, 200)
 	if len(list) != 2 || list[0].Usage != u || list[1].ID != uint32(globex.id) || list[1].Usage != (UsageView{Agents: 1, Domains: 3}) {
 		t.Fatalf("tenant list = %+v, want acme with %+v and globex untouched", list, u)
+	}
+}
+
+// TestTokensStayOnTheirSide walks every operation the API describes: the
+// operator token is refused by every tenant operation (it never reads
+// tenant data) and a tenant administrator's key by every operator one
+// (/v1/tenants and /v1/cluster), before anything is read or changed. A new
+// endpoint registered on the wrong side fails here.
+func TestTokensStayOnTheirSide(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	_, before, err := s.node.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`\{[A-Za-z]+\}`)
+	paths := s.srv.api.OpenAPI().Paths
+	checked := 0
+	for _, path := range slices.Sorted(maps.Keys(paths)) {
+		item := paths[path]
+		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Patch, item.Delete} {
+			if o == nil || len(o.Security) == 0 {
+				continue // public: health, the description
+			}
+			token, want := opToken, http.StatusForbidden
+			if strings.HasPrefix(path, "/v1/tenants") || strings.HasPrefix(path, "/v1/cluster/") {
+				token, want = f.admin, http.StatusUnauthorized
+			}
+			var body any
+			if o.Method != http.MethodGet && o.Method != http.MethodDelete {
+				body = "{}"
+			}
+			if code, raw := s.do(o.Method, param.ReplaceAllString(path, "1"), token, body, nil); code != want {
+				t.Errorf("%s %s with the %s = %d %s, want %d", o.Method, path, map[bool]string{true: "tenant's key", false: "operator token"}[token == f.admin], code, raw, want)
+			}
+			checked++
+		}
+	}
+	if checked < 60 {
+		t.Fatalf("checked %d operations; the description lists more", checked)
+	}
+	if _, after, err := s.node.State(); err != nil || after != before {
+		t.Fatalf("refused requests changed the state (err %v)", err)
 	}
 }
 
