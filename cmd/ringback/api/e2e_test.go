@@ -172,6 +172,64 @@ func readOffer(t *testing.T, body io.Reader) OfferEvent {
 	return OfferEvent{}
 }
 
+// openStream opens token's offer stream; it closes with the test.
+func (s *testServer) openStream(token string) io.Reader {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.url+"/v1/offers/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		s.t.Fatalf("stream: %v %v", resp, err)
+	}
+	s.t.Cleanup(func() { resp.Body.Close() })
+	return resp.Body
+}
+
+// TestOffersReachOnlyTheirAgent: an offer goes to its agent's stream and
+// no other, even another tenant's available agent in the same place; no
+// one else can see it, accept it or reject it, and their attempts answer
+// exactly as for an offer that does not exist.
+func TestOffersReachOnlyTheirAgent(t *testing.T) {
+	s := startServer(t)
+	acme, globex := s.tenant("acme"), s.tenant("globex")
+	dana, other := s.openStream(acme.agent), s.openStream(globex.agent)
+	for _, f := range []tenantFixture{acme, globex} {
+		s.must("PUT", fmt.Sprintf("/v1/users/%d/presence", f.agentID), f.agent, map[string]any{"state": "available"}, nil, 204)
+	}
+	var cb CallbackView
+	s.must("POST", "/v1/callbacks", acme.app, map[string]any{"queueId": acme.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, &cb, 201)
+	offer := readOffer(t, dana)
+	if offer.CallbackID != cb.ID {
+		t.Fatalf("dana was offered callback %d, want %d", offer.CallbackID, cb.ID)
+	}
+
+	// Globex's agent hears only heartbeats (three, 50 ms apart).
+	sc := bufio.NewScanner(other)
+	for beats := 0; beats < 3 && sc.Scan(); {
+		if strings.Contains(sc.Text(), "callbackId") {
+			t.Fatalf("globex's agent was sent %s", sc.Text())
+		}
+		if strings.HasPrefix(sc.Text(), "event: heartbeat") {
+			beats++
+		}
+	}
+	for _, token := range []string{acme.admin, globex.agent, globex.admin} {
+		var pending []OfferEvent
+		s.must("GET", "/v1/offers", token, nil, &pending, 200)
+		if len(pending) != 0 {
+			t.Fatalf("another caller's pending offers = %+v, want none", pending)
+		}
+		for _, action := range []string{"accept", "reject"} {
+			code, raw := s.do("POST", fmt.Sprintf("/v1/offers/%d/%s", offer.OfferID, action), token, nil, nil)
+			ghostCode, ghost := s.do("POST", fmt.Sprintf("/v1/offers/%d/%s", offer.OfferID+1000, action), token, nil, nil)
+			if code != http.StatusConflict || code != ghostCode || stripSchema(raw) != stripSchema(ghost) {
+				t.Fatalf("another caller's %s of dana's offer = %d %s, want what a nonexistent offer answers: %d %s", action, code, raw, ghostCode, ghost)
+			}
+		}
+	}
+	s.must("POST", fmt.Sprintf("/v1/offers/%d/accept", offer.OfferID), acme.agent, nil, nil, 204)
+}
+
 func TestFullFlow(t *testing.T) {
 	s := startServer(t)
 	f := s.tenant("acme")
