@@ -382,7 +382,7 @@ func TestTenantCreateIdempotencyKey(t *testing.T) {
 
 // TestTenantUsage: the operator sees how much of its limits each tenant
 // uses, in the tenant's view and in the list, and it follows the tenant's
-// own changes.
+// own changes; the tenant's people see it in GET /v1/organization.
 func TestTenantUsage(t *testing.T) {
 	s := startServer(t)
 	acme, globex := s.tenant("acme"), s.tenant("globex")
@@ -408,6 +408,18 @@ func TestTenantUsage(t *testing.T) {
 	s.must("GET", "/v1/tenants", opToken, nil, &list, 200)
 	if len(list) != 2 || list[0].Usage != u || list[1].ID != uint32(globex.id) || list[1].Usage != (UsageView{Agents: 1, Domains: 3}) {
 		t.Fatalf("tenant list = %+v, want acme with %+v and globex untouched", list, u)
+	}
+	// The tenant's own people see the same account of their tenant, and
+	// the rules they work by, but not the operator's contact for it.
+	for _, token := range []string{acme.admin, acme.agent, acme.app} {
+		var org OrganizationView
+		raw := s.must("GET", "/v1/organization", token, nil, &org, 200)
+		if org.ID != uint32(acme.id) || org.Usage != u || org.Limits != list[0].Limits || !org.Policy.CloseCommentRequired {
+			t.Fatalf("organization = %+v, want acme with usage %+v and limits %+v, closing needing a comment", org, u, list[0].Limits)
+		}
+		if strings.Contains(string(raw), "admin@acme.test") {
+			t.Fatalf("organization shows the administrator's contact: %s", raw)
+		}
 	}
 }
 

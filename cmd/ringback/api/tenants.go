@@ -97,6 +97,18 @@ type TenantView struct {
 	Policy         PolicyView      `json:"policy"`
 }
 
+// OrganizationView is the caller's own tenant as its people see it: no
+// administrator contact, which is the operator's.
+type OrganizationView struct {
+	ID          uint32          `json:"id"`
+	CompanyName string          `json:"companyName"`
+	Host        string          `json:"host,omitempty"`
+	Limits      LimitsBody      `json:"limits"`
+	Usage       UsageView       `json:"usage"`
+	Features    map[string]bool `json:"features"`
+	Policy      PolicyView      `json:"policy"`
+}
+
 // UsageView is how much of its limits a tenant uses.
 type UsageView struct {
 	Agents       int   `json:"agents" doc:"users who hold the agent role, against limits.maxAgents"`
@@ -216,6 +228,13 @@ func (s *Server) tenantRoutes() {
 			res := &createdTenant{Status: http.StatusCreated}
 			res.Body.TenantView, res.Body.APIKey = s.tenantView(ctx, tid), keyOf(tid, secret)
 			return res, nil
+		})
+	huma.Register(s.api, operation(http.MethodGet, "/v1/organization", "get-organization",
+		"The caller's own tenant: its limits and their usage, features and policy (whether closing needs a comment, say)", http.StatusOK, false),
+		func(ctx context.Context, _ *struct{}) (*struct{ Body OrganizationView }, error) {
+			v := s.tenantView(ctx, callerOf(ctx).tenant)
+			return &struct{ Body OrganizationView }{OrganizationView{ID: v.ID, CompanyName: v.CompanyName, Host: v.Host,
+				Limits: v.Limits, Usage: v.Usage, Features: v.Features, Policy: v.Policy}}, nil
 		})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/tenants", "list-tenants", "List tenants", http.StatusOK, true),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []TenantView }, error) {
