@@ -365,9 +365,13 @@ type PutAPIKey struct {
 	For  Principal `json:"for"`
 }
 
+// RevokeAPIKey removes an API key. LegacyHash, when set, is the same key
+// as stored before 2026-11-23 (the hash of the whole key): whichever of
+// the two the tenant holds is revoked.
 type RevokeAPIKey struct {
 	Target
-	Hash string `json:"hash"`
+	Hash       string `json:"hash"`
+	LegacyHash string `json:"legacyHash,omitempty"`
 }
 
 // SetPriority changes a waiting callback's priority.

@@ -1480,7 +1480,12 @@ func (t *Tenant) apiKey(x *opCtx, by Principal, cmd TenantCommand) error {
 		}
 		t.APIKeys[c.Hash] = c.For
 	case *RevokeAPIKey:
-		owner, ok := t.APIKeys[c.Hash]
+		hash := c.Hash
+		owner, ok := t.APIKeys[hash]
+		if !ok && c.LegacyHash != "" {
+			hash = c.LegacyHash
+			owner, ok = t.APIKeys[hash]
+		}
 		if !ok {
 			return notFound("hash")
 		}
@@ -1494,7 +1499,7 @@ func (t *Tenant) apiKey(x *opCtx, by Principal, cmd TenantCommand) error {
 				return err
 			}
 		}
-		delete(t.APIKeys, c.Hash)
+		delete(t.APIKeys, hash)
 	}
 	t.emit(x, Event{Kind: EvAPIKeyChanged})
 	return nil

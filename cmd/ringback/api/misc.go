@@ -89,9 +89,8 @@ func (s *Server) miscRoutes() {
 		})
 	huma.Register(s.api, operation(http.MethodPost, "/v1/api-keys/revoke", "revoke-api-key", "Revoke an API key: your own, or one you could have issued", http.StatusNoContent, false),
 		func(ctx context.Context, in *revokeInput) (*struct{}, error) {
-			hash := s.storedHash(ctx, in.Body.APIKey)
 			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.RevokeAPIKey{Target: t, Hash: hash}
+				return &actors.RevokeAPIKey{Target: t, Hash: HashKey(in.Body.APIKey), LegacyHash: legacyHash(in.Body.APIKey)}
 			})
 		})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/errors/recent", "recent-errors", "Recent refused requests of this tenant on this node", http.StatusOK, false),

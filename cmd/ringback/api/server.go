@@ -248,21 +248,6 @@ func secretHash(secret string) string {
 // the whole key. They keep working, and can be revoked.
 func legacyHash(key string) string { return secretHash(key) }
 
-// storedHash is the hash under which the caller's tenant stores key (see
-// legacyHash), for revoking it.
-func (s *Server) storedHash(ctx context.Context, key string) string {
-	hash := HashKey(key)
-	_ = s.read(ctx, false, func(t *actors.Tenant) error {
-		if _, found := t.Principal(hash); !found {
-			if _, old := t.Principal(legacyHash(key)); old {
-				hash = legacyHash(key)
-			}
-		}
-		return nil
-	})
-	return hash
-}
-
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	if op == nil || len(op.Security) == 0 {
@@ -338,7 +323,7 @@ func (s *Server) lookupKey(ctx context.Context, tid actors.TenantID, sum [32]byt
 	err := s.o.Node.Read(ctx, false, tid, func(t *actors.Tenant) error {
 		var found bool
 		if k.p, found = t.Principal(secretHash(secret)); !found {
-			if k.p, found = t.Principal(hex.EncodeToString(sum[:])); !found { // legacyHash
+			if k.p, found = t.Principal(hex.EncodeToString(sum[:])); !found { // legacyHash(key), from the sum at hand
 				return errUnknownKey
 			}
 		}
