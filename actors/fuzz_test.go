@@ -12,7 +12,7 @@ import (
 func FuzzRestore(f *testing.F) {
 	e := NewEngine()
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	_, _, _ = e.Apply(&CreateTenant{Profile: Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"}}, now)
+	_, _, _ = e.Apply(&CreateTenant{Profile: Profile{CompanyName: "Acme", AdminUsername: "ada", AdminEmail: "ada@acme.test", AdminFirstName: "Ada"}, IdempotencyKey: "op-1", RequestHash: "body"}, now)
 	q, _, _ := e.Apply(&CreateQueue{Target: Target{Tenant: 1, By: AsUser(1)}, Name: "q", Domain: HomeDomain}, now)
 	_, _, _ = e.Apply(&CreateCallback{Target: Target{Tenant: 1, By: AsUser(1)}, Queue: QueueID(q.ID), CustomerName: "C", Numbers: []string{"+15550100"}}, now)
 	snap, err := e.Snapshot()
