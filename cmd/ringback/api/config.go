@@ -502,16 +502,17 @@ func (s *Server) configRoutes() {
 			return res, nil
 		})
 	for _, k := range []struct {
-		path, id string
-		kind     actors.CodeKind
-	}{{"/v1/wrapup-codes", "wrapup-code", actors.WrapUpCode}, {"/v1/away-reasons", "away-reason", actors.AwayReason}} {
-		huma.Register(s.api, tenantOp(http.MethodPost, k.path, "create-"+k.id, "Create a "+k.path[4:], http.StatusCreated),
+		path, id, one, many string
+		kind                actors.CodeKind
+	}{{"/v1/wrapup-codes", "wrapup-code", "a wrap-up code (a disposition)", "wrap-up codes", actors.WrapUpCode},
+		{"/v1/away-reasons", "away-reason", "an away reason", "away reasons", actors.AwayReason}} {
+		huma.Register(s.api, tenantOp(http.MethodPost, k.path, "create-"+k.id, "Create "+k.one, http.StatusCreated),
 			func(ctx context.Context, in *codeInput) (*idOutput, error) {
 				return s.create(ctx, func(t actors.Target) actors.Command {
 					return &actors.CreateCode{Target: t, CodeKind: k.kind, Name: in.Body.Name, Domain: actors.DomainID(in.Body.DomainID)}
 				})
 			})
-		huma.Register(s.api, tenantOp(http.MethodGet, k.path, "list-"+k.id+"s", "List the "+k.path[4:]+" the caller can see: unassigned ones and those of visible domains", http.StatusOK),
+		huma.Register(s.api, tenantOp(http.MethodGet, k.path, "list-"+k.id+"s", "List the "+k.many+" the caller can see: unassigned ones and those of visible domains", http.StatusOK),
 			func(ctx context.Context, _ *struct{}) (*struct{ Body []CodeView }, error) {
 				return listVisible(s, ctx, func(t *actors.Tenant) map[actors.CodeID]*actors.Code { return t.Codes },
 					func(c *actors.Code) (actors.DomainID, bool) { return c.Domain, c.Kind == k.kind }, func(c *actors.Code) CodeView {
