@@ -45,6 +45,7 @@ const (
 	KindSetQueueMembers
 	KindSetPriority
 	KindUpdateCallback
+	KindDeleteQueue
 )
 
 // Command is one state change. Operator commands ([CreateTenant],
@@ -244,6 +245,14 @@ type UpdateQueue struct {
 	RevokeRead   *[]GroupID     `json:"revokeRead,omitempty"`
 }
 
+// DeleteQueue removes a queue that holds no active callback (scheduled,
+// waiting, offered or in progress): its members leave it, and finished
+// callbacks keep their record, which still names it.
+type DeleteQueue struct {
+	Target
+	Queue QueueID `json:"queue"`
+}
+
 // CodeKind distinguishes wrap-up codes from away reasons.
 type CodeKind uint8
 
@@ -439,6 +448,7 @@ func (RevokeAPIKey) Kind() Kind       { return KindRevokeAPIKey }
 func (SetQueueMembers) Kind() Kind    { return KindSetQueueMembers }
 func (SetPriority) Kind() Kind        { return KindSetPriority }
 func (UpdateCallback) Kind() Kind     { return KindUpdateCallback }
+func (DeleteQueue) Kind() Kind        { return KindDeleteQueue }
 
 // String names a kind after its command type, in the API's style:
 // KindUpdateCallback is "update-callback".
@@ -519,4 +529,5 @@ var commandMakers = [...]func() Command{
 	KindSetQueueMembers:    func() Command { return new(SetQueueMembers) },
 	KindSetPriority:        func() Command { return new(SetPriority) },
 	KindUpdateCallback:     func() Command { return new(UpdateCallback) },
+	KindDeleteQueue:        func() Command { return new(DeleteQueue) },
 }

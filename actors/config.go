@@ -118,6 +118,33 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		t.configureAll(x)
 		t.emit(x, Event{Kind: EvObjectUpdated, Domain: q.Domain, Queue: q.ID, Object: uint64(q.ID)})
 		return uint64(q.ID), nil
+	case *DeleteQueue:
+		q := t.Queues[c.Queue]
+		if q == nil {
+			return 0, notFound("queueId")
+		}
+		if err := t.provision(by, "queueId", q.Domain); err != nil {
+			return 0, err
+		}
+		active := 0
+		for _, s := range t.Callbacks {
+			if s.c != nil && s.c.Queue == q.ID && !s.c.Status.Terminal() {
+				active++
+			}
+		}
+		if active > 0 {
+			return 0, refuse(ErrConflict, "queueId", "the queue still holds %d active callbacks; cancel or transfer them first", active)
+		}
+		for _, uid := range sortedKeys(t.Users) {
+			u := t.Users[uid]
+			if i := slices.IndexFunc(u.Memberships, func(m Membership) bool { return m.Queue == q.ID }); i >= 0 {
+				t.setMemberships(x, u, slices.Delete(slices.Clone(u.Memberships), i, i+1))
+			}
+		}
+		delete(t.Queues, q.ID)
+		t.configureAll(x)
+		t.emit(x, Event{Kind: EvObjectDeleted, Domain: q.Domain, Queue: q.ID, Object: uint64(q.ID)})
+		return uint64(q.ID), nil
 	case *CreateCode:
 		if c.CodeKind != WrapUpCode && c.CodeKind != AwayReason {
 			return 0, invalid("codeKind", "must be a wrap-up code or an away reason")

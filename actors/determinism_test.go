@@ -320,6 +320,11 @@ func (g *detGen) step() {
 		g.do(&UpdateQueue{Target: admin, Queue: dt.queues[g.r.IntN(len(dt.queues))], Strategy: &st})
 	case n < 76: // deactivated for a while: its commands are refused
 		g.do(&SetTenantStatus{Tenant: dt.id, Status: TenantDisabled})
+	case n < 77 && g.r.IntN(2) == 0 && len(dt.queues) > 1: // a queue deleted, or refused while it holds callbacks
+		i := 1 + g.r.IntN(len(dt.queues)-1)
+		if _, err := g.do(&DeleteQueue{Target: admin, Queue: dt.queues[i]}); err == nil {
+			dt.queues = slices.Delete(dt.queues, i, i+1)
+		}
 	case n < 77: // its create again: one more administrator key, or refused with another body
 		c := *dt.created
 		c.AdminKeyHash = fmt.Sprintf("%064x", g.r.Uint64())

@@ -39,6 +39,7 @@ const (
 	EvCallbackRescheduled
 	EvAPIKeyChanged
 	EvCallbackCreated
+	EvObjectDeleted // a queue
 )
 
 var eventNames = [...]string{
@@ -51,7 +52,7 @@ var eventNames = [...]string{
 	EvOfferRejected: "rejected", EvOfferTimedOut: "offer-timeout", EvCallbackCompleted: "completed",
 	EvAttemptFailed: "attempt-failed", EvCallbackFailed: "failed", EvCallbackCanceled: "canceled",
 	EvCallbackExpired: "expired", EvCallbackTransferred: "transferred", EvCallbackRescheduled: "rescheduled",
-	EvAPIKeyChanged: "api-key", EvCallbackCreated: "created",
+	EvAPIKeyChanged: "api-key", EvCallbackCreated: "created", EvObjectDeleted: "object-deleted",
 }
 
 func (k EventKind) String() string {

@@ -477,7 +477,7 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 		return 0, t.updateUser(x, by, c)
 	case *DeleteUser:
 		return 0, t.deleteUser(x, by, c)
-	case *CreateApp, *CreateGroup, *CreateFolder, *UpdateFolder, *CreateQueue, *UpdateQueue, *CreateCode:
+	case *CreateApp, *CreateGroup, *CreateFolder, *UpdateFolder, *CreateQueue, *UpdateQueue, *DeleteQueue, *CreateCode:
 		return t.configObject(x, by, c)
 	case *SetPresence:
 		return 0, t.setPresence(x, by, c)
@@ -1447,15 +1447,21 @@ func (t *Tenant) setQueueMembers(x *opCtx, by Principal, c *SetQueueMembers) err
 		default:
 			continue
 		}
-		u.Memberships = next
-		if len(u.Positions) > 0 {
-			op := t.newOp(opMemberships, x)
-			op.user, op.memberships = u.ID, u.slots()
-			t.call(u.activeDomain(), op)
-		}
+		t.setMemberships(x, u, next)
 	}
 	t.emit(x, Event{Kind: EvObjectUpdated, Domain: q.Domain, Queue: q.ID, Object: uint64(q.ID)})
 	return nil
+}
+
+// setMemberships replaces a user's queue memberships, and the slots their
+// agent holds in the domain of their active position.
+func (t *Tenant) setMemberships(x *opCtx, u *User, ms []Membership) {
+	u.Memberships = ms
+	if len(u.Positions) > 0 {
+		op := t.newOp(opMemberships, x)
+		op.user, op.memberships = u.ID, u.slots()
+		t.call(u.activeDomain(), op)
+	}
 }
 
 // validKeyHash checks the stored form of an API key (field names it).

@@ -246,3 +246,51 @@ func TestRepeatedCreateTenant(t *testing.T) {
 	}
 	refused(e, "another body", tenantTestNow.Add(26*time.Hour), ErrConflict)
 }
+
+// TestDeleteQueueDropsItsMembers: a deleted queue leaves its members'
+// memberships and their agents' routing slots, and a restored snapshot
+// agrees.
+func TestDeleteQueueDropsItsMembers(t *testing.T) {
+	e := NewEngine()
+	do := func(c Command) uint64 {
+		t.Helper()
+		r, _, err := e.Apply(c, tenantTestNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	tid := TenantID(do(&CreateTenant{Profile: acmeProfile("Acme")}))
+	admin := Target{Tenant: tid, By: AsUser(TenantAdmin)}
+	old := QueueID(do(&CreateQueue{Target: admin, Name: "old", Domain: HomeDomain}))
+	kept := QueueID(do(&CreateQueue{Target: admin, Name: "kept", Domain: HomeDomain}))
+	ann := UserID(do(&CreateUser{Target: admin, Name: "ann", Home: HomeDomain, Grants: []Grant{{Role: RoleAgent, Scope: Scope{All: true}}},
+		Positions: []Position{{Name: "desk", Domain: HomeDomain}}, Memberships: []Membership{{Queue: old, Tier: 1}, {Queue: kept, Tier: 2}}}))
+	do(&DeleteQueue{Target: admin, Queue: old})
+
+	tn := e.Tenant(tid)
+	if got, want := tn.Users[ann].Memberships, []Membership{{Queue: kept, Tier: 2}}; !slices.Equal(got, want) {
+		t.Fatalf("ann's memberships = %v, want %v", got, want)
+	}
+	var slots []QueueID
+	for _, s := range tn.routing[HomeDomain].Agents[ann].Slots {
+		slots = append(slots, s.Queue)
+	}
+	if !slices.Equal(slots, []QueueID{kept}) {
+		t.Fatalf("ann's routing slots are in queues %v, want only %d", slots, kept)
+	}
+	if tn.Queues[old] != nil {
+		t.Fatal("the queue is still there")
+	}
+	b, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored, err := Restore(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if must(e.Hash()) != must(restored.Hash()) {
+		t.Fatal("a restored snapshot differs after a queue's deletion")
+	}
+}

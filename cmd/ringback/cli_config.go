@@ -212,7 +212,8 @@ func queueCommand() *cobra.Command {
 		}
 		return done(cmd, f, raw, "Queue %s: %s, service level %ds, folder %d.", id, q.Strategy, q.ServiceLevelSeconds, q.FolderID)
 	})
-	return group("queue", "Manage a tenant's virtual queues (API key)", f, list, create, update, members)
+	del := deleteCommand(f, "Queue", "/v1/queues/", "Delete a queue that holds no active callback; its members leave it")
+	return group("queue", "Manage a tenant's virtual queues (API key)", f, list, create, update, members, del)
 }
 
 func userCommand() *cobra.Command {

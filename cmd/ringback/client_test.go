@@ -215,6 +215,13 @@ func TestCLITenantsAndCallbacks(t *testing.T) {
 	if _, _, err := c.run(admin, "callback", "get", "999"); !errors.As(err, &p) || p.Status != 404 {
 		t.Fatalf("missing callback: err = %v, want 404", err)
 	}
+	// The queue's only callback is canceled: it can go.
+	if out := c.must(admin, "queue", "delete", "1"); out != "Queue 1 deleted.\n" {
+		t.Fatalf("queue delete = %q", out)
+	}
+	if _, _, err := c.run(admin, "callback", "create", "--queue", "1", "--number", "+15550101", "--name", "Carol"); !errors.As(err, &p) || p.Status != 404 {
+		t.Fatalf("a callback for the deleted queue: err = %v, want 404", err)
+	}
 	if _, _, err := c.run(op, "tenant", "delete", "1"); !errors.Is(err, errUsage) {
 		t.Fatalf("tenant delete without --yes: err = %v, want a usage error", err)
 	}

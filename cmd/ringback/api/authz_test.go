@@ -224,6 +224,13 @@ func (f *authzFixture) fill(t *testing.T, s string, fresh map[string]uint64) str
 				id = f.callback(f.admin, f.ids["queueD2"], "Fresh-D2-hidden")
 			case "callbackB":
 				id = f.callback(f.adminB, f.ids["queueB"], "Fresh-B-secret")
+			case "queueD1", "queueD2", "queueB":
+				token, d := f.admin, map[string]uint64{"queueD1": f.ids["D1"], "queueD2": f.ids["D2"], "queueB": f.ids["DB"]}[obj]
+				if obj == "queueB" {
+					token = f.adminB
+				}
+				f.n++
+				id = f.create(token, "/v1/queues", map[string]any{"name": fmt.Sprintf("fresh-%d", f.n), "domainId": d})
 			case "userD1", "userD2", "userB":
 				token, d := f.admin, map[string]uint64{"userD1": f.ids["D1"], "userD2": f.ids["D2"], "userB": f.ids["DB"]}[obj]
 				if obj == "userB" {

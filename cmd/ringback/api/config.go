@@ -562,6 +562,13 @@ func (s *Server) configRoutes() {
 			}
 			return s.queue(ctx, id)
 		})
+	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/queues/{queueId}", "delete-queue",
+		"Delete a queue that holds no active callback; its members leave it, finished callbacks keep naming it", http.StatusNoContent),
+		func(ctx context.Context, in *QueuePath) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.DeleteQueue{Target: t, Queue: actors.QueueID(in.QueueID)}
+			})
+		})
 	setMembers := tenantOp(http.MethodPut, "/v1/queues/{queueId}/members", "set-queue-members", "Replace a queue's members", http.StatusNoContent)
 	setMembers.MaxBodyBytes = maxMembersBody
 	huma.Register(s.api, setMembers,

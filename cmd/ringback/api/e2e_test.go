@@ -466,6 +466,34 @@ func TestTokensStayOnTheirSide(t *testing.T) {
 	}
 }
 
+// TestDeleteQueue: a queue with a waiting callback is refused (409 naming
+// the queue, nothing changed); once the callback is canceled the queue
+// goes, its finished callback still reads, and nothing new can name it.
+func TestDeleteQueue(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	var cb CallbackView
+	s.must("POST", "/v1/callbacks", f.app, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, &cb, 201)
+	path := fmt.Sprintf("/v1/queues/%d", f.queue)
+	_, before, _ := s.node.State()
+	if code, raw := s.do("DELETE", path, f.admin, nil, nil); code != 409 || !strings.Contains(string(raw), "queueId") || !strings.Contains(string(raw), "1 active") {
+		t.Fatalf("deleting a queue with a waiting callback = %d %s, want 409 naming queueId", code, raw)
+	}
+	if _, after, _ := s.node.State(); after != before {
+		t.Fatal("the refused delete changed the state")
+	}
+	s.must("POST", fmt.Sprintf("/v1/callbacks/%d/cancel", cb.ID), f.admin, nil, nil, 204)
+	s.must("DELETE", path, f.admin, nil, nil, 204)
+	s.must("GET", path, f.admin, nil, nil, 404)
+	var got CallbackView
+	s.must("GET", fmt.Sprintf("/v1/callbacks/%d", cb.ID), f.admin, nil, &got, 200)
+	if got.State != "canceled" || uint64(got.QueueID) != f.queue {
+		t.Fatalf("the deleted queue's callback reads %+v, want canceled in queue %d", got, f.queue)
+	}
+	s.must("POST", "/v1/callbacks", f.app, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550101"}, "callbackUserName": "Dan"}, nil, 404)
+	s.must("PUT", path+"/members", f.admin, []any{map[string]any{"userId": f.agentID, "tier": 1}}, nil, 404)
+}
+
 // Bad input names the field and changes nothing.
 // TestLargestMembersList sends the largest members list the schema allows
 // (10,000 members, the longest identifiers, indented): it must be judged
