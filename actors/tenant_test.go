@@ -154,7 +154,10 @@ func TestCreateAppIssuesItsKey(t *testing.T) {
 
 func TestKindNames(t *testing.T) {
 	seen := map[string]Kind{}
-	for k := KindCreateTenant; k <= KindUpdateCallback; k++ {
+	for k := KindCreateTenant; int(k) < len(commandMakers); k++ {
+		if c, ok := NewCommand(k); !ok || c.Kind() != k {
+			t.Fatalf("kind %d makes %T, which says it is kind %v", k, c, c)
+		}
 		name := k.String()
 		if name == "" || strings.HasPrefix(name, "kind-") || strings.ToLower(name) != name {
 			t.Fatalf("kind %d is named %q", k, name)
@@ -164,7 +167,7 @@ func TestKindNames(t *testing.T) {
 		}
 		seen[name] = k
 	}
-	for k, want := range map[Kind]string{KindCreateTenant: "create-tenant", KindUpdateCallback: "update-callback", KindPutAPIKey: "put-api-key", KindRevokeAPIKey: "revoke-api-key"} {
+	for k, want := range map[Kind]string{KindCreateTenant: "create-tenant", KindUpdateCallback: "update-callback", KindDeleteQueue: "delete-queue", KindPutAPIKey: "put-api-key", KindRevokeAPIKey: "revoke-api-key"} {
 		if got := k.String(); got != want {
 			t.Errorf("%d is %q, want %q", k, got, want)
 		}
