@@ -46,6 +46,7 @@ const (
 	KindSetPriority
 	KindUpdateCallback
 	KindDeleteQueue
+	KindDeleteApp
 )
 
 // Command is one state change. Operator commands ([CreateTenant],
@@ -199,6 +200,13 @@ type CreateApp struct {
 	Name    string   `json:"name"`
 	Domain  DomainID `json:"domain"`
 	KeyHash string   `json:"keyHash,omitempty"`
+}
+
+// DeleteApp removes a channel application and its API keys: it can ask for
+// no more callbacks. Those it asked for stay, in their domain.
+type DeleteApp struct {
+	Target
+	App AppID `json:"app"`
 }
 
 // CreateGroup adds an access group (a line of business).
@@ -449,6 +457,7 @@ func (SetQueueMembers) Kind() Kind    { return KindSetQueueMembers }
 func (SetPriority) Kind() Kind        { return KindSetPriority }
 func (UpdateCallback) Kind() Kind     { return KindUpdateCallback }
 func (DeleteQueue) Kind() Kind        { return KindDeleteQueue }
+func (DeleteApp) Kind() Kind          { return KindDeleteApp }
 
 // String names a kind after its command type, in the API's style:
 // KindUpdateCallback is "update-callback".
@@ -530,4 +539,5 @@ var commandMakers = [...]func() Command{
 	KindSetPriority:        func() Command { return new(SetPriority) },
 	KindUpdateCallback:     func() Command { return new(UpdateCallback) },
 	KindDeleteQueue:        func() Command { return new(DeleteQueue) },
+	KindDeleteApp:          func() Command { return new(DeleteApp) },
 }

@@ -32,6 +32,19 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 			t.emit(x, Event{Kind: EvAPIKeyChanged})
 		}
 		return id, nil
+	case *DeleteApp:
+		a := t.Apps[c.App]
+		if a == nil {
+			return 0, notFound("channelId")
+		}
+		if err := t.administer(by, a.Domain, "channelId"); err != nil {
+			return 0, err
+		}
+		delete(t.Apps, a.ID)
+		t.dropKeys(AsApp(a.ID))
+		t.emit(x, Event{Kind: EvObjectDeleted, Domain: a.Domain, Object: uint64(a.ID)})
+		t.emit(x, Event{Kind: EvAPIKeyChanged})
+		return uint64(a.ID), nil
 	case *CreateGroup:
 		if err := t.administer(by, 0, "domainId"); err != nil {
 			return 0, err

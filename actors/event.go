@@ -39,7 +39,7 @@ const (
 	EvCallbackRescheduled
 	EvAPIKeyChanged
 	EvCallbackCreated
-	EvObjectDeleted // a queue
+	EvObjectDeleted // a queue, an app
 )
 
 var eventNames = [...]string{

@@ -405,6 +405,8 @@ func (s *scenario) command(t *testing.T, td *datadriven.TestData) (Command, stri
 			c.Members = append(c.Members, Member{Agent: UserID(s.id("user", u)), Tier: num(t, tier)})
 		}
 		return c, ""
+	case "delete-app":
+		return &DeleteApp{Target: tg, App: AppID(s.id("app", arg(td, "name", "")))}, ""
 	case "delete-queue":
 		return &DeleteQueue{Target: tg, Queue: QueueID(s.id("queue", arg(td, "queue", "")))}, ""
 	case "delete-user":

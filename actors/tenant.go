@@ -477,7 +477,7 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 		return 0, t.updateUser(x, by, c)
 	case *DeleteUser:
 		return 0, t.deleteUser(x, by, c)
-	case *CreateApp, *CreateGroup, *CreateFolder, *UpdateFolder, *CreateQueue, *UpdateQueue, *DeleteQueue, *CreateCode:
+	case *CreateApp, *CreateGroup, *CreateFolder, *UpdateFolder, *CreateQueue, *UpdateQueue, *DeleteQueue, *DeleteApp, *CreateCode:
 		return t.configObject(x, by, c)
 	case *SetPresence:
 		return 0, t.setPresence(x, by, c)
@@ -891,13 +891,18 @@ func (t *Tenant) deleteUser(x *opCtx, by Principal, c *DeleteUser) error {
 		t.detach(x, u, false)
 	}
 	t.setUser(u.ID, nil)
+	t.dropKeys(AsUser(u.ID))
+	t.emit(x, Event{Kind: EvUserDeleted, Agent: u.ID})
+	return nil
+}
+
+// dropKeys removes every API key of a principal.
+func (t *Tenant) dropKeys(p Principal) {
 	for _, h := range sortedKeys(t.APIKeys) {
-		if p := t.APIKeys[h]; p.Kind == PrincipalUser && p.User == u.ID {
+		if t.APIKeys[h] == p {
 			delete(t.APIKeys, h)
 		}
 	}
-	t.emit(x, Event{Kind: EvUserDeleted, Agent: u.ID})
-	return nil
 }
 
 // Presence and positions.

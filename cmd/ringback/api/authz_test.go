@@ -185,6 +185,9 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	f.create(f.adminB, "/v1/wrapup-codes", map[string]any{"name": "code-B-secret"})
 	f.create(f.adminB, "/v1/access-groups", map[string]any{"name": "group-B-secret"})
 	f.create(f.adminB, "/v1/away-reasons", map[string]any{"name": "away-B-secret"})
+	parallel(t, 29, func(i int) error {
+		return post("/v1/channels", map[string]any{"name": fmt.Sprintf("filler-%d", i), "domainId": 1})
+	})
 	s.must("POST", "/v1/channels", f.adminB, map[string]any{"name": "web-B-secret", "domainId": f.ids["DB"]}, nil, 201)
 	parallel(t, 58, func(i int) error {
 		return post("/v1/users", map[string]any{"username": fmt.Sprintf("filler-%d", i), "homeDomainId": 1,
@@ -224,6 +227,13 @@ func (f *authzFixture) fill(t *testing.T, s string, fresh map[string]uint64) str
 				id = f.callback(f.admin, f.ids["queueD2"], "Fresh-D2-hidden")
 			case "callbackB":
 				id = f.callback(f.adminB, f.ids["queueB"], "Fresh-B-secret")
+			case "channelD1", "channelD2", "channelB":
+				token, d := f.admin, map[string]uint64{"channelD1": f.ids["D1"], "channelD2": f.ids["D2"], "channelB": f.ids["DB"]}[obj]
+				if obj == "channelB" {
+					token = f.adminB
+				}
+				f.n++
+				id = f.create(token, "/v1/channels", map[string]any{"name": fmt.Sprintf("fresh-%d", f.n), "domainId": d})
 			case "queueD1", "queueD2", "queueB":
 				token, d := f.admin, map[string]uint64{"queueD1": f.ids["D1"], "queueD2": f.ids["D2"], "queueB": f.ids["DB"]}[obj]
 				if obj == "queueB" {

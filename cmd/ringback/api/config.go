@@ -487,6 +487,15 @@ func (s *Server) configRoutes() {
 					return ChannelView{ID: uint32(a.ID), Name: a.Name, DomainID: uint32(a.Domain)}
 				})
 		})
+	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/channels/{channelId}", "delete-channel",
+		"Delete a channel application: its keys stop working; the callbacks it asked for stay", http.StatusNoContent),
+		func(ctx context.Context, in *struct {
+			ChannelID uint32 `path:"channelId" minimum:"1"`
+		}) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.DeleteApp{Target: t, App: actors.AppID(in.ChannelID)}
+			})
+		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/channels", "create-channel", "Register a channel application bound to a domain", http.StatusCreated),
 		func(ctx context.Context, in *channelInput) (*keyOutput, error) {
 			// The application and its key in one step: no channel without a key.

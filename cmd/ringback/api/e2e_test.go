@@ -494,6 +494,28 @@ func TestDeleteQueue(t *testing.T) {
 	s.must("PUT", path+"/members", f.admin, []any{map[string]any{"userId": f.agentID, "tier": 1}}, nil, 404)
 }
 
+// TestDeleteChannel: a deleted channel application's key stops working at
+// once (the key cache follows), and the callbacks it asked for stay.
+func TestDeleteChannel(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	var cb CallbackView
+	s.must("POST", "/v1/callbacks", f.app, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, &cb, 201)
+	var chans []ChannelView
+	s.must("GET", "/v1/channels", f.admin, nil, &chans, 200)
+	if len(chans) != 1 {
+		t.Fatalf("channels = %+v, want the fixture's one", chans)
+	}
+	s.must("DELETE", fmt.Sprintf("/v1/channels/%d", chans[0].ID), f.admin, nil, nil, 204)
+	s.must("GET", "/v1/organization", f.app, nil, nil, 401)
+	s.must("POST", "/v1/callbacks", f.app, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550101"}, "callbackUserName": "Dan"}, nil, 401)
+	s.must("GET", fmt.Sprintf("/v1/callbacks/%d", cb.ID), f.admin, nil, nil, 200)
+	s.must("GET", "/v1/channels", f.admin, nil, &chans, 200)
+	if len(chans) != 0 {
+		t.Fatalf("channels after the delete = %+v, want none", chans)
+	}
+}
+
 // Bad input names the field and changes nothing.
 // TestLargestMembersList sends the largest members list the schema allows
 // (10,000 members, the longest identifiers, indented): it must be judged
