@@ -221,14 +221,7 @@ func TestRepeatedCreateTenant(t *testing.T) {
 	refused(e, "another body", tenantTestNow.Add(time.Hour), ErrInvalid)
 
 	// A snapshot keeps the key.
-	b, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	restored, err := Restore(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	restored := restoredCopy(t, e)
 	if id, _, err := create(restored, key3, "body", tenantTestNow.Add(2*time.Hour)); err != nil || id != first || len(restored.Tenants) != 1 {
 		t.Fatalf("repeat after restore = tenant %d, %v, %d tenants; want tenant %d", id, err, len(restored.Tenants), first)
 	}
@@ -285,6 +278,15 @@ func TestDeleteQueueDropsItsMembers(t *testing.T) {
 	if tn.Queues[old] != nil {
 		t.Fatal("the queue is still there")
 	}
+	restored := restoredCopy(t, e)
+	if must(e.Hash()) != must(restored.Hash()) {
+		t.Fatal("a restored snapshot differs after a queue's deletion")
+	}
+}
+
+// restoredCopy is e through a snapshot and back.
+func restoredCopy(t *testing.T, e *Engine) *Engine {
+	t.Helper()
 	b, err := e.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +295,5 @@ func TestDeleteQueueDropsItsMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if must(e.Hash()) != must(restored.Hash()) {
-		t.Fatal("a restored snapshot differs after a queue's deletion")
-	}
+	return restored
 }

@@ -227,28 +227,8 @@ func (f *authzFixture) fill(t *testing.T, s string, fresh map[string]uint64) str
 				id = f.callback(f.admin, f.ids["queueD2"], "Fresh-D2-hidden")
 			case "callbackB":
 				id = f.callback(f.adminB, f.ids["queueB"], "Fresh-B-secret")
-			case "channelD1", "channelD2", "channelB":
-				token, d := f.admin, map[string]uint64{"channelD1": f.ids["D1"], "channelD2": f.ids["D2"], "channelB": f.ids["DB"]}[obj]
-				if obj == "channelB" {
-					token = f.adminB
-				}
-				f.n++
-				id = f.create(token, "/v1/channels", map[string]any{"name": fmt.Sprintf("fresh-%d", f.n), "domainId": d})
-			case "queueD1", "queueD2", "queueB":
-				token, d := f.admin, map[string]uint64{"queueD1": f.ids["D1"], "queueD2": f.ids["D2"], "queueB": f.ids["DB"]}[obj]
-				if obj == "queueB" {
-					token = f.adminB
-				}
-				f.n++
-				id = f.create(token, "/v1/queues", map[string]any{"name": fmt.Sprintf("fresh-%d", f.n), "domainId": d})
-			case "userD1", "userD2", "userB":
-				token, d := f.admin, map[string]uint64{"userD1": f.ids["D1"], "userD2": f.ids["D2"], "userB": f.ids["DB"]}[obj]
-				if obj == "userB" {
-					token = f.adminB
-				}
-				f.n++
-				id = f.create(token, "/v1/users", map[string]any{"username": fmt.Sprintf("fresh-%d", f.n), "homeDomainId": d,
-					"roles": []any{map[string]any{"role": "monitor", "domainIds": []uint64{d}}}})
+			case "channelD1", "channelD2", "channelB", "queueD1", "queueD2", "queueB", "userD1", "userD2", "userB":
+				id = f.fresh(obj)
 			default:
 				t.Fatalf("unknown placeholder %s", m)
 			}
@@ -261,6 +241,23 @@ func (f *authzFixture) fill(t *testing.T, s string, fresh map[string]uint64) str
 		}
 		return strconv.FormatUint(id, 10)
 	})
+}
+
+// fresh makes a new user, queue or channel in D1, D2 or tenant B (obj
+// names both, as in userD1) and returns its id.
+func (f *authzFixture) fresh(obj string) uint64 {
+	kind := strings.TrimRight(obj, "BD12")
+	token, d := f.admin, f.ids[strings.Replace(strings.TrimPrefix(obj, kind), "B", "DB", 1)]
+	if strings.HasSuffix(obj, "B") {
+		token = f.adminB
+	}
+	f.n++
+	name := fmt.Sprintf("fresh-%d", f.n)
+	body := map[string]any{"name": name, "domainId": d}
+	if kind == "user" {
+		body = map[string]any{"username": name, "homeDomainId": d, "roles": []any{map[string]any{"role": "monitor", "domainIds": []uint64{d}}}}
+	}
+	return f.create(token, "/v1/"+kind+"s", body)
 }
 
 // target is the placeholder a row aims at: the first one of its scope.
