@@ -244,9 +244,11 @@ type CreateQueue struct {
 	RevokeRead   []GroupID     `json:"revokeRead,omitempty"`
 }
 
+// UpdateQueue changes what is set; nil fields stay as they are.
 type UpdateQueue struct {
 	Target
 	Queue        QueueID        `json:"queue"`
+	Name         *string        `json:"name,omitempty"`
 	Folder       *FolderID      `json:"folder,omitempty"`
 	Strategy     *Strategy      `json:"strategy,omitempty"`
 	ServiceLevel *time.Duration `json:"serviceLevel,omitempty"`

@@ -112,6 +112,9 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 			return 0, err
 		}
 		q := *old
+		if c.Name != nil {
+			q.Name = *c.Name
+		}
 		if c.Folder != nil {
 			q.Folder = *c.Folder
 		}

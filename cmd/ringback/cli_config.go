@@ -175,24 +175,28 @@ func queueCommand() *cobra.Command {
 		return done(cmd, f, raw, "Queue %s now has %d members.", id, len(ms))
 	})
 	update := &cobra.Command{
-		Use:   "update QUEUE_ID [--strategy S] [--folder ID] [--service-level SECONDS]",
-		Short: "Change a queue's strategy, folder or service level",
+		Use:   "update QUEUE_ID [--name N] [--strategy S] [--folder ID] [--service-level SECONDS]",
+		Short: "Change a queue's name, strategy, folder or service level",
 		Long:  "Changes what the flags name, and nothing else; --folder 0 takes the queue out of its folder.",
 		Args:  cobra.ExactArgs(1),
 	}
 	var ud struct {
+		Name                *string `json:"name,omitempty"`
 		Strategy            *string `json:"strategy,omitempty"`
 		FolderID            *uint32 `json:"folderId,omitempty"`
 		ServiceLevelSeconds *int    `json:"serviceLevelSeconds,omitempty"`
 	}
-	strategy, folder, level := update.Flags().String("strategy", "", "longest-idle, round-robin or fewest-handled"),
-		update.Flags().Uint32("folder", 0, "a queue folder id"), update.Flags().Int("service-level", 0, "service-level threshold in seconds (0: the tenant's)")
+	name, strategy := update.Flags().String("name", "", "a new name"), update.Flags().String("strategy", "", "longest-idle, round-robin or fewest-handled")
+	folder, level := update.Flags().Uint32("folder", 0, "a queue folder id"), update.Flags().Int("service-level", 0, "service-level threshold in seconds (0: the tenant's)")
 	apiCommand(f, update, func(cmd *cobra.Command, cl *apiClient, args []string) error {
 		id, err := idArg("QUEUE_ID", args[0])
 		if err != nil {
 			return err
 		}
-		ud.Strategy, ud.FolderID, ud.ServiceLevelSeconds = nil, nil, nil
+		ud.Name, ud.Strategy, ud.FolderID, ud.ServiceLevelSeconds = nil, nil, nil, nil
+		if cmd.Flags().Changed("name") {
+			ud.Name = name
+		}
 		if cmd.Flags().Changed("strategy") {
 			ud.Strategy = strategy
 		}
@@ -202,15 +206,15 @@ func queueCommand() *cobra.Command {
 		if cmd.Flags().Changed("service-level") {
 			ud.ServiceLevelSeconds = level
 		}
-		if ud.Strategy == nil && ud.FolderID == nil && ud.ServiceLevelSeconds == nil {
-			return usageErr("name something to change: --strategy, --folder or --service-level")
+		if ud.Name == nil && ud.Strategy == nil && ud.FolderID == nil && ud.ServiceLevelSeconds == nil {
+			return usageErr("name something to change: --name, --strategy, --folder or --service-level")
 		}
 		var q api.QueueView
 		raw, err := cl.send(cmd.Context(), http.MethodPatch, "/v1/queues/"+id, ud, &q)
 		if err != nil {
 			return err
 		}
-		return done(cmd, f, raw, "Queue %s: %s, service level %ds, folder %d.", id, q.Strategy, q.ServiceLevelSeconds, q.FolderID)
+		return done(cmd, f, raw, "Queue %s (%s): %s, service level %ds, folder %d.", id, q.Name, q.Strategy, q.ServiceLevelSeconds, q.FolderID)
 	})
 	del := deleteCommand(f, "Queue", "/v1/queues/", "Delete a queue that holds no active callback; its members leave it")
 	return group("queue", "Manage a tenant's virtual queues (API key)", f, list, create, update, members, del)

@@ -168,7 +168,7 @@ func TestCLITenantsAndCallbacks(t *testing.T) {
 		t.Fatalf("user list =\n%s", out)
 	}
 	c.must(key.APIKey, "user", "presence", "2", "offline")
-	if out := c.must(admin, "queue", "update", "1", "--strategy", "fewest-handled", "--service-level", "20"); !strings.Contains(out, "fewest-handled, service level 20s") {
+	if out := c.must(admin, "queue", "update", "1", "--name", "call-backs", "--strategy", "fewest-handled", "--service-level", "20"); !strings.Contains(out, "(call-backs): fewest-handled, service level 20s") {
 		t.Fatalf("queue update = %q", out)
 	}
 	if _, _, err := c.run(admin, "queue", "update", "1"); !errors.Is(err, errUsage) {

@@ -204,6 +204,7 @@ type QueuePath struct {
 type updateQueueInput struct {
 	QueuePath
 	Body struct {
+		Name                *string   `json:"name,omitempty" minLength:"1" maxLength:"500"`
 		Strategy            *string   `json:"strategy,omitempty" enum:"longest-idle,round-robin,fewest-handled"`
 		FolderID            *uint32   `json:"folderId,omitempty" doc:"0 takes the queue out of its folder"`
 		ServiceLevelSeconds *int      `json:"serviceLevelSeconds,omitempty" minimum:"0" maximum:"86400" doc:"0: the tenant's"`
@@ -559,11 +560,11 @@ func (s *Server) configRoutes() {
 		func(ctx context.Context, in *QueuePath) (*struct{ Body QueueView }, error) {
 			return s.queue(ctx, actors.QueueID(in.QueueID))
 		})
-	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/queues/{queueId}", "update-queue", "Change a queue's strategy, folder, service level or read permissions", http.StatusOK),
+	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/queues/{queueId}", "update-queue", "Change a queue's name, strategy, folder, service level or read permissions", http.StatusOK),
 		func(ctx context.Context, in *updateQueueInput) (*struct{ Body QueueView }, error) {
 			b, id := in.Body, actors.QueueID(in.QueueID)
 			strategy := func(name string) actors.Strategy { st, _ := actors.ParseStrategy(name); return st } // the schema checked it
-			cmd := &actors.UpdateQueue{Target: callerOf(ctx).target(), Queue: id, Strategy: mapPtr(b.Strategy, strategy),
+			cmd := &actors.UpdateQueue{Target: callerOf(ctx).target(), Queue: id, Name: b.Name, Strategy: mapPtr(b.Strategy, strategy),
 				Folder:       mapPtr(b.FolderID, func(f uint32) actors.FolderID { return actors.FolderID(f) }),
 				ServiceLevel: mapPtr(b.ServiceLevelSeconds, seconds), RevokeRead: mapPtr(b.RevokeReadGroupIDs, ids[actors.GroupID])}
 			if _, err := s.propose(ctx, cmd); err != nil {

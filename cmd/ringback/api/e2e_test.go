@@ -786,16 +786,18 @@ func TestUpdateQueueUserFolder(t *testing.T) {
 	f := s.tenant("acme")
 	qpath := fmt.Sprintf("/v1/queues/%d", f.queue)
 	var q QueueView
-	s.must("PATCH", qpath, f.admin, map[string]any{"strategy": "fewest-handled", "serviceLevelSeconds": 45}, &q, 200)
-	if q.Strategy != "fewest-handled" || q.ServiceLevelSeconds != 45 {
-		t.Fatalf("after PATCH the queue is %+v, want fewest-handled at 45 s", q)
+	s.must("PATCH", qpath, f.admin, map[string]any{"name": "Call-backs", "strategy": "fewest-handled", "serviceLevelSeconds": 45}, &q, 200)
+	if q.Name != "Call-backs" || q.Strategy != "fewest-handled" || q.ServiceLevelSeconds != 45 {
+		t.Fatalf("after PATCH the queue is %+v, want Call-backs, fewest-handled at 45 s", q)
 	}
-	if code, raw := s.do("PATCH", qpath, f.admin, map[string]any{"strategy": "fastest"}, nil); code != 422 || !strings.Contains(string(raw), "strategy") {
-		t.Fatalf("PATCH with an unknown strategy = %d %s, want 422 naming strategy", code, raw)
+	for field, bad := range map[string]map[string]any{"strategy": {"strategy": "fastest"}, "name": {"name": " ", "strategy": "round-robin"}} {
+		if code, raw := s.do("PATCH", qpath, f.admin, bad, nil); code != 422 || !strings.Contains(string(raw), field) {
+			t.Fatalf("PATCH %v = %d %s, want 422 naming %s", bad, code, raw, field)
+		}
 	}
 	s.must("GET", qpath, f.admin, nil, &q, 200)
-	if q.Strategy != "fewest-handled" {
-		t.Fatalf("a refused PATCH changed the strategy to %q", q.Strategy)
+	if q.Name != "Call-backs" || q.Strategy != "fewest-handled" {
+		t.Fatalf("a refused PATCH changed the queue to %+v", q)
 	}
 
 	upath := fmt.Sprintf("/v1/users/%d", f.agentID)
