@@ -8,7 +8,8 @@ import (
 
 // TestCallbackTableJSON: the dense table encodes exactly as the map from
 // callback to domain it replaced (so snapshots written before read back,
-// and hashes agree), and refuses a table that is not dense.
+// and hashes agree), keeps the slots of forgotten callbacks, and refuses a
+// table that is not dense.
 func TestCallbackTableJSON(t *testing.T) {
 	c := callbackTable{{}} // no callback 0
 	m := map[CallbackID]DomainID{}
@@ -29,7 +30,11 @@ func TestCallbackTableJSON(t *testing.T) {
 	if err := json.Unmarshal(want, &back); err != nil || !slices.Equal(back, c) {
 		t.Fatalf("decoding the map's JSON = %v, %v; want %v", back, err, c)
 	}
-	for _, bad := range []string{`{"0":1}`, `{"1":1,"3":1}`, `{"1":0}`, `[1]`} {
+	// Domain 0 is a forgotten callback's slot (Policy.RecordRetention).
+	if err := json.Unmarshal([]byte(`{"1":0,"2":3}`), &back); err != nil || !slices.Equal(back, callbackTable{{}, {}, {domain: 3}}) {
+		t.Fatalf(`{"1":0,"2":3} decoded as %v, %v; want callback 1 forgotten and 2 in domain 3`, back, err)
+	}
+	for _, bad := range []string{`{"0":1}`, `{"1":1,"3":1}`, `[1]`} {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("%s decoded as a callback index", bad)
 		}

@@ -167,6 +167,9 @@ func (g *detGen) setup(n int) {
 		p.RetryDelay = time.Duration(5+g.r.IntN(20)) * time.Second
 		p.MaxAttempts = 1 + g.r.IntN(3)
 		p.CloseCommentRequired = i == 2
+		if i%2 == 0 {
+			p.RecordRetention = 24 * time.Hour // the day-long jumps below forget finished callbacks
+		}
 		if i%3 == 0 {
 			p.CallbackTTL = time.Duration(60+g.r.IntN(120)) * time.Second
 			p.WrapUp = 3 * time.Second
@@ -326,6 +329,9 @@ func (g *detGen) step() {
 			dt.queues = slices.Delete(dt.queues, i, i+1)
 		}
 	case n < 77: // its create again: one more administrator key, or refused with another body
+		if g.now.Sub(g.log[0].now) >= idempotencyWindow {
+			return // the key has expired: it would create another tenant
+		}
 		c := *dt.created
 		c.AdminKeyHash = fmt.Sprintf("%064x", g.r.Uint64())
 		if g.r.IntN(4) == 0 {
@@ -355,6 +361,9 @@ func (g *detGen) step() {
 		}
 	default:
 		g.now = g.now.Add(time.Duration(g.r.IntN(15)) * time.Second)
+		if g.r.IntN(60) == 0 {
+			g.now = g.now.Add(25 * time.Hour) // callbacks expire, finished ones are forgotten
+		}
 		if g.r.IntN(2) == 0 {
 			g.do(&Tick{})
 		} else {

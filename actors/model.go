@@ -116,6 +116,10 @@ type Policy struct {
 	CallbackTTL          time.Duration   `json:"callbackTTL"`   // a waiting callback expires after this; 0 = never
 	WrapUp               time.Duration   `json:"wrapUp"`        // automatic wrap-up after a completed callback
 	NotRespondingAway    string          `json:"notResponding"` // away reason given on an offer timeout
+	// RecordRetention is how long a finished callback's record is kept,
+	// counted from its creation; then it is forgotten and its bytes no
+	// longer count against the storage quota. 0 keeps records for ever.
+	RecordRetention time.Duration `json:"recordRetention,omitempty"`
 }
 
 // DefaultPolicy is a new tenant's policy.
@@ -128,8 +132,16 @@ func DefaultPolicy() Policy {
 		ServiceLevel:      20 * time.Second,
 		CallbackTTL:       24 * time.Hour,
 		NotRespondingAway: "not responding",
+		RecordRetention:   90 * 24 * time.Hour,
 	}
 }
+
+// Bounds of Policy.RecordRetention when set: at least the idempotency
+// window, so that a retried create never names a forgotten callback.
+const (
+	minRecordRetention = idempotencyWindow
+	maxRecordRetention = 10 * 365 * 24 * time.Hour
+)
 
 func (p Policy) validate() error {
 	switch {
@@ -149,6 +161,8 @@ func (p Policy) validate() error {
 		return invalid("policy.wrapUp", "must not be negative")
 	case p.NotRespondingAway == "" || len(p.NotRespondingAway) > 100:
 		return invalid("policy.notResponding", "must be 1 to 100 characters")
+	case p.RecordRetention != 0 && (p.RecordRetention < minRecordRetention || p.RecordRetention > maxRecordRetention):
+		return invalid("policy.recordRetention", "must be 0 (for ever) or between %s and %s, got %s", minRecordRetention, maxRecordRetention, p.RecordRetention)
 	}
 	return nil
 }

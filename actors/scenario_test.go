@@ -522,6 +522,9 @@ func (s *scenario) policy(t *testing.T, td *datadriven.TestData, p Policy) Polic
 	if v := arg(td, "ttl", ""); v != "" {
 		p.CallbackTTL = dur(t, v)
 	}
+	if v := arg(td, "retention", ""); v != "" {
+		p.RecordRetention = dur(t, v)
+	}
 	if v := arg(td, "duplicates", ""); v != "" {
 		p.Duplicates = DuplicatePolicy(v)
 	}

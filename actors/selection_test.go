@@ -287,7 +287,7 @@ func agentOf(t *Tenant, id UserID) *Agent {
 func callbacksIn(t *Tenant, st ...CallbackStatus) []*Callback {
 	var out []*Callback
 	for id := CallbackID(1); int(id) < len(t.Callbacks); id++ {
-		if c := t.routing[t.Callbacks[id].domain].callback(id); c != nil && slices.Contains(st, c.Status) {
+		if c := t.Callbacks[id].c; c != nil && slices.Contains(st, c.Status) { // nil: forgotten
 			out = append(out, c)
 		}
 	}

@@ -156,6 +156,9 @@ type Tenant struct {
 	StorageUsed   int64                    `json:"storageUsed"`
 	Audit         auditTrail               `json:"audit"`
 	Next          Counters                 `json:"next"`
+	// Forgotten: every callback up to it is finished and forgotten
+	// (Policy.RecordRetention); the ones after it are kept.
+	Forgotten CallbackID `json:"forgotten,omitempty"`
 
 	routing map[DomainID]*Domain
 	// doms and users are dense copies of routing and Users, indexed by
@@ -223,8 +226,9 @@ func (t *Tenant) callbackDomain(id CallbackID) (DomainID, bool) {
 }
 
 // callbackTable is every callback of a tenant by identifier (none at 0):
-// callbacks are numbered from 1 and never forgotten while the tenant
-// exists, so the table is dense. It is shared with the tenant's domains
+// callbacks are numbered from 1 and keep their slot while the tenant
+// exists, so the table is dense; a forgotten callback's slot is empty
+// (no callback, domain 0). It is shared with the tenant's domains
 // (Domain.callback, line.enter), which run one at a time on the tenant's
 // goroutine. Only the domains are encoded: its JSON is an object from
 // identifier to domain, keys in the order encoding/json gives a map's; a
@@ -259,7 +263,7 @@ func (c *callbackTable) UnmarshalJSON(b []byte) error {
 	}
 	*c = make(callbackTable, len(m)+1)
 	for id, d := range m {
-		if id == 0 || int(id) > len(m) || d == 0 {
+		if id == 0 || int(id) > len(m) {
 			return fmt.Errorf("actors: callback index: callback %d in domain %d (callbacks are numbered 1 to %d)", id, d, len(m))
 		}
 		(*c)[id].domain = d
@@ -1137,13 +1141,17 @@ func (t *Tenant) createCallback(x *opCtx, by Principal, c *CreateCallback) (uint
 			}
 		}
 	}
-	if t.StorageUsed+bytes > t.Limits.StorageQuotaBytes {
+	forget := t.StorageUsed+bytes > t.Limits.StorageQuotaBytes // the records past retention make room first
+	if forget && t.StorageUsed-t.forget(x.now, false)+bytes > t.Limits.StorageQuotaBytes {
 		return 0, refuse(ErrQuota, "limits.storageQuotaBytes", "storing %d more bytes would exceed the quota of %d bytes (%d used)", bytes, t.Limits.StorageQuotaBytes, t.StorageUsed)
 	}
 	if t.Next.Callback >= maxCallbacks {
 		return 0, refuse(ErrLimit, "callbacks", "a tenant creates at most %d callbacks in its life", uint64(maxCallbacks))
 	}
 	// Valid: apply.
+	if forget {
+		t.forget(x.now, true)
+	}
 	t.Next.Callback++
 	cb := &Callback{
 		ID: t.Next.Callback, Seq: uint64(t.Next.Callback), Queue: q.ID, Domains: []DomainID{dom},
@@ -1357,6 +1365,7 @@ func (t *Tenant) transfer(x *opCtx, cb *Callback, q *Queue) {
 
 func (t *Tenant) tick(x *opCtx) {
 	t.expireIdempotency(x.now)
+	t.forget(x.now, true)
 	start := len(*x.events)
 	for _, d := range t.doms { // in identifier order, like the routing map's sorted keys
 		if d == nil || d.nextDeadline() == 0 || d.nextDeadline() > x.now {
@@ -1377,6 +1386,36 @@ func (t *Tenant) tick(x *opCtx) {
 			}
 		}
 	}
+}
+
+// forget forgets, oldest first, the finished callbacks created longer
+// than the tenant's record retention ago, and returns the bytes that
+// frees; with apply false it only counts them. It stops at the first
+// callback still kept (one still active holds back those after it, for
+// at most its time to live), so a call costs what it forgets.
+func (t *Tenant) forget(now int64, apply bool) (freed int64) {
+	keep := int64(t.Policy.RecordRetention)
+	if keep == 0 {
+		return 0
+	}
+	id := t.Forgotten + 1
+	for ; int(id) < len(t.Callbacks); id++ {
+		s := &t.Callbacks[id]
+		if c := s.c; c != nil {
+			if !c.Status.Terminal() || now-c.Created < keep {
+				break
+			}
+			freed += int64(c.Bytes)
+			if apply {
+				*s = callbackSlot{heapIdx: -1}
+			}
+		}
+	}
+	if apply {
+		t.Forgotten = id - 1
+		t.StorageUsed -= freed
+	}
+	return freed
 }
 
 // expireIdempotency forgets idempotency keys older than the window.

@@ -297,3 +297,90 @@ func restoredCopy(t *testing.T, e *Engine) *Engine {
 	}
 	return restored
 }
+
+// TestRecordRetention: finished callbacks are forgotten once older than
+// the tenant's record retention, oldest first, freeing their bytes of the
+// storage quota. A create that the quota would refuse forgets them first;
+// an active callback holds back the ones after it; a refused create
+// forgets nothing; a tick forgets too; a restored snapshot agrees.
+func TestRecordRetention(t *testing.T) {
+	e := NewEngine()
+	now := tenantTestNow
+	apply := func(c Command) (uint64, error) {
+		r, _, err := e.Apply(c, now)
+		return r.ID, err
+	}
+	p := DefaultPolicy()
+	p.RecordRetention = 24 * time.Hour
+	tid, err := apply(&CreateTenant{Profile: acmeProfile("Acme"), Policy: &p, Limits: Limits{StorageQuotaBytes: 250}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := Target{Tenant: TenantID(tid), By: AsUser(TenantAdmin)}
+	q, _ := apply(&CreateQueue{Target: admin, Name: "q", Domain: HomeDomain})
+	create := func(name, number string) (CallbackID, error) {
+		id, err := apply(&CreateCallback{Target: admin, Queue: QueueID(q), CustomerName: name, Numbers: []string{number}})
+		return CallbackID(id), err
+	}
+	cancel := func(id CallbackID) {
+		t.Helper()
+		if _, err := apply(&CancelCallback{Target: admin, Callback: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := func(what, name string, want error) {
+		t.Helper()
+		before, forgotten := must(e.Hash()), e.Tenant(TenantID(tid)).Forgotten
+		if _, err := create(name, "+15550199"); !errors.Is(err, want) {
+			t.Fatalf("%s: create = %v, want %v", what, err, want)
+		}
+		if must(e.Hash()) != before || e.Tenant(TenantID(tid)).Forgotten != forgotten {
+			t.Fatalf("%s: the refused create forgot callbacks", what)
+		}
+	}
+	tn := e.Tenant(TenantID(tid))
+	var ids []CallbackID
+	for _, n := range []string{"+15550101", "+15550102", "+15550103"} { // 78 bytes each
+		id, err := create("Carol", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	refused("a fourth within 250 bytes", "Carol", ErrQuota)
+	cancel(ids[0])
+
+	// A day on, the first is past its retention: forgetting it makes room
+	// for 78 bytes, not for 173, and a refusal forgets nothing.
+	now = now.Add(25 * time.Hour)
+	refused("no customer name", "", ErrInvalid)
+	refused("173 bytes", strings.Repeat("x", 100), ErrQuota)
+	id4, err := create("Carol", "+15550104")
+	if err != nil {
+		t.Fatalf("create after the retention = %v, want room made", err)
+	}
+	if tn.Forgotten != ids[0] || tn.StorageUsed != 3*78 {
+		t.Fatalf("forgotten through %d, %d bytes used; want through %d and %d", tn.Forgotten, tn.StorageUsed, ids[0], 3*78)
+	}
+	// The second, still waiting, holds back the third, finished.
+	cancel(ids[2])
+	refused("the second still waiting", "Carol", ErrQuota)
+	// Once it is finished, a tick forgets both.
+	cancel(ids[1])
+	if _, err := apply(&Tick{}); err != nil {
+		t.Fatal(err)
+	}
+	if tn.Forgotten != ids[2] || tn.StorageUsed != 78 || tn.Usage().StorageBytes != 78 {
+		t.Fatalf("after a tick: forgotten through %d, %d bytes used; want through %d and 78", tn.Forgotten, tn.StorageUsed, ids[2])
+	}
+	if _, err := tn.Callback(AsUser(TenantAdmin), ids[1]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a forgotten callback reads %v, want not found", err)
+	}
+	if _, err := tn.Callback(AsUser(TenantAdmin), id4); err != nil {
+		t.Fatalf("the kept callback: %v", err)
+	}
+	restored := restoredCopy(t, e)
+	if must(restored.Hash()) != must(e.Hash()) || restored.Tenant(TenantID(tid)).Forgotten != ids[2] {
+		t.Fatal("a restored snapshot differs after forgetting")
+	}
+}

@@ -155,8 +155,16 @@ func printTenant(cmd *cobra.Command, t api.TenantView) error {
 		"Domains", fmt.Sprintf("%d of %d", t.Usage.Domains, t.Limits.MaxDomains),
 		"Storage", fmt.Sprintf("%d of %d bytes", t.Usage.StorageBytes, t.Limits.StorageQuotaBytes),
 		"Features", dash(strings.Join(feats, ", ")),
-		"Policy", fmt.Sprintf("max attempts %d, retry %ds, offer timeout %ds, close comment %t, auto switch %t, duplicates %s, service level %ds",
-			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds))
+		"Policy", fmt.Sprintf("max attempts %d, retry %ds, offer timeout %ds, close comment %t, auto switch %t, duplicates %s, service level %ds, records kept %s",
+			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds, retention(p.RecordRetentionDays)))
+}
+
+// retention says how long finished callbacks are kept.
+func retention(days int) string {
+	if days == 0 {
+		return "for ever"
+	}
+	return strconv.Itoa(days) + " days"
 }
 
 func tenantUpdateCmd(f *clientFlags) *cobra.Command {

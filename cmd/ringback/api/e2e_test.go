@@ -409,13 +409,22 @@ func TestTenantUsage(t *testing.T) {
 	if len(list) != 2 || list[0].Usage != u || list[1].ID != uint32(globex.id) || list[1].Usage != (UsageView{Agents: 1, Domains: 3}) {
 		t.Fatalf("tenant list = %+v, want acme with %+v and globex untouched", list, u)
 	}
+	// The operator sets how long finished callbacks are kept.
+	var v TenantView
+	s.must("PATCH", fmt.Sprintf("/v1/tenants/%d", globex.id), opToken, map[string]any{"policy": map[string]any{"recordRetentionDays": 30}}, &v, 200)
+	if v.Policy.RecordRetentionDays != 30 {
+		t.Fatalf("retention after PATCH = %d days, want 30", v.Policy.RecordRetentionDays)
+	}
+	if code, raw := s.do("PATCH", fmt.Sprintf("/v1/tenants/%d", globex.id), opToken, map[string]any{"policy": map[string]any{"recordRetentionDays": 9999}}, nil); code != 422 || !strings.Contains(string(raw), "recordRetentionDays") {
+		t.Fatalf("a retention of 9999 days = %d %s, want 422 naming recordRetentionDays", code, raw)
+	}
 	// The tenant's own people see the same account of their tenant, and
 	// the rules they work by, but not the operator's contact for it.
 	for _, token := range []string{acme.admin, acme.agent, acme.app} {
 		var org OrganizationView
 		raw := s.must("GET", "/v1/organization", token, nil, &org, 200)
-		if org.ID != uint32(acme.id) || org.Usage != u || org.Limits != list[0].Limits || !org.Policy.CloseCommentRequired {
-			t.Fatalf("organization = %+v, want acme with usage %+v and limits %+v, closing needing a comment", org, u, list[0].Limits)
+		if org.ID != uint32(acme.id) || org.Usage != u || org.Limits != list[0].Limits || !org.Policy.CloseCommentRequired || org.Policy.RecordRetentionDays != 90 {
+			t.Fatalf("organization = %+v, want acme with usage %+v and limits %+v, closing needing a comment, records kept 90 days", org, u, list[0].Limits)
 		}
 		if strings.Contains(string(raw), "admin@acme.test") {
 			t.Fatalf("organization shows the administrator's contact: %s", raw)

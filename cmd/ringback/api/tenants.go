@@ -32,6 +32,7 @@ type PolicyBody struct {
 	ServiceLevelSeconds  *int    `json:"serviceLevelSeconds,omitempty" minimum:"1" maximum:"86400"`
 	CallbackTTLSeconds   *int    `json:"callbackTtlSeconds,omitempty" minimum:"0" maximum:"31536000"`
 	WrapUpSeconds        *int    `json:"wrapUpSeconds,omitempty" minimum:"0" maximum:"3600"`
+	RecordRetentionDays  *int    `json:"recordRetentionDays,omitempty" minimum:"0" maximum:"3650" doc:"how long finished callbacks are kept, from their creation; 0 keeps them for ever"`
 }
 
 func (b *PolicyBody) apply(p actors.Policy) actors.Policy {
@@ -60,6 +61,9 @@ func (b *PolicyBody) apply(p actors.Policy) actors.Policy {
 	sec(b.ServiceLevelSeconds, &p.ServiceLevel)
 	sec(b.CallbackTTLSeconds, &p.CallbackTTL)
 	sec(b.WrapUpSeconds, &p.WrapUp)
+	if b.RecordRetentionDays != nil {
+		p.RecordRetention = time.Duration(*b.RecordRetentionDays) * 24 * time.Hour
+	}
 	return p
 }
 
@@ -74,12 +78,13 @@ type PolicyView struct {
 	ServiceLevelSeconds  int    `json:"serviceLevelSeconds"`
 	CallbackTTLSeconds   int    `json:"callbackTtlSeconds"`
 	WrapUpSeconds        int    `json:"wrapUpSeconds"`
+	RecordRetentionDays  int    `json:"recordRetentionDays"`
 }
 
 func policyView(p actors.Policy) PolicyView {
 	s := func(d time.Duration) int { return int(d / time.Second) }
 	return PolicyView{p.CloseCommentRequired, p.MaxAttempts, s(p.RetryDelay), s(p.OfferTimeout), p.AutoSwitchPosition,
-		string(p.Duplicates), s(p.ServiceLevel), s(p.CallbackTTL), s(p.WrapUp)}
+		string(p.Duplicates), s(p.ServiceLevel), s(p.CallbackTTL), s(p.WrapUp), int(p.RecordRetention / (24 * time.Hour))}
 }
 
 // TenantView is a tenant as the operator sees it.
