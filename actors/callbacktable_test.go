@@ -34,6 +34,9 @@ func TestCallbackTableJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"1":0,"2":3}`), &back); err != nil || !slices.Equal(back, callbackTable{{}, {}, {domain: 3}}) {
 		t.Fatalf(`{"1":0,"2":3} decoded as %v, %v; want callback 1 forgotten and 2 in domain 3`, back, err)
 	}
+	if back.Len() != 2 || back.Kept() != 1 {
+		t.Fatalf("a table of one forgotten and one kept callback: Len %d, Kept %d; want 2 and 1", back.Len(), back.Kept())
+	}
 	for _, bad := range []string{`{"0":1}`, `{"1":1,"3":1}`, `[1]`} {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("%s decoded as a callback index", bad)

@@ -235,8 +235,19 @@ func (t *Tenant) callbackDomain(id CallbackID) (DomainID, bool) {
 // restore finds the callbacks themselves in their domains (reindex).
 type callbackTable []callbackSlot
 
-// Len is the number of callbacks.
+// Len is the number of callbacks ever numbered, forgotten ones included.
 func (c callbackTable) Len() int { return max(len(c)-1, 0) }
+
+// Kept is the number of callbacks held: Len less the forgotten ones.
+func (c callbackTable) Kept() int {
+	n := 0
+	for _, s := range c {
+		if s.domain != 0 {
+			n++
+		}
+	}
+	return n
+}
 
 func (c callbackTable) MarshalJSON() ([]byte, error) {
 	ids := make([]string, 0, c.Len())

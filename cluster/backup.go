@@ -66,7 +66,7 @@ func InspectSnapshot(r io.Reader) (SnapshotInfo, error) {
 	}
 	info := SnapshotInfo{Bytes: len(state), LastTime: last, Tenants: len(e.Tenants), StateSHA256: sha256.Sum256(state), HTTPAnnounce: len(meta)}
 	for _, t := range e.Tenants {
-		info.Callbacks += t.Callbacks.Len()
+		info.Callbacks += t.Callbacks.Kept()
 	}
 	return info, nil
 }
