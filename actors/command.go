@@ -47,6 +47,7 @@ const (
 	KindUpdateCallback
 	KindDeleteQueue
 	KindDeleteApp
+	KindDeleteCode
 )
 
 // Command is one state change. Operator commands ([CreateTenant],
@@ -263,6 +264,15 @@ type DeleteQueue struct {
 	Queue QueueID `json:"queue"`
 }
 
+// DeleteCode removes a wrap-up code or an away reason (CodeKind says
+// which the caller means). Closed callbacks keep naming their disposition;
+// an agent away for the reason stays away.
+type DeleteCode struct {
+	Target
+	CodeKind CodeKind `json:"codeKind"`
+	Code     CodeID   `json:"code"`
+}
+
 // CodeKind distinguishes wrap-up codes from away reasons.
 type CodeKind uint8
 
@@ -460,6 +470,7 @@ func (SetPriority) Kind() Kind        { return KindSetPriority }
 func (UpdateCallback) Kind() Kind     { return KindUpdateCallback }
 func (DeleteQueue) Kind() Kind        { return KindDeleteQueue }
 func (DeleteApp) Kind() Kind          { return KindDeleteApp }
+func (DeleteCode) Kind() Kind         { return KindDeleteCode }
 
 // String names a kind after its command type, in the API's style:
 // KindUpdateCallback is "update-callback".
@@ -542,4 +553,5 @@ var commandMakers = [...]func() Command{
 	KindUpdateCallback:     func() Command { return new(UpdateCallback) },
 	KindDeleteQueue:        func() Command { return new(DeleteQueue) },
 	KindDeleteApp:          func() Command { return new(DeleteApp) },
+	KindDeleteCode:         func() Command { return new(DeleteCode) },
 }

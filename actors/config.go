@@ -178,6 +178,17 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		t.Next.Code++
 		t.Codes[t.Next.Code] = &Code{ID: t.Next.Code, Kind: c.CodeKind, Name: c.Name, Domain: c.Domain}
 		return t.created(x, c.Domain, uint64(t.Next.Code)), nil
+	case *DeleteCode:
+		code := t.Codes[c.Code]
+		if code == nil || code.Kind != c.CodeKind || (code.Domain != 0 && !t.sees(by, []DomainID{code.Domain}, 0)) {
+			return 0, notFound("codeId")
+		}
+		if err := t.administer(by, code.Domain, "codeId"); err != nil {
+			return 0, err
+		}
+		delete(t.Codes, code.ID)
+		t.emit(x, Event{Kind: EvObjectDeleted, Domain: code.Domain, Object: uint64(code.ID)})
+		return uint64(code.ID), nil
 	}
 	return 0, invalid("kind", "unknown configuration command %T", cmd)
 }

@@ -39,7 +39,7 @@ const (
 	EvCallbackRescheduled
 	EvAPIKeyChanged
 	EvCallbackCreated
-	EvObjectDeleted // a queue, an app
+	EvObjectDeleted // a queue, an app, a code
 )
 
 var eventNames = [...]string{

@@ -405,6 +405,12 @@ func (s *scenario) command(t *testing.T, td *datadriven.TestData) (Command, stri
 			c.Members = append(c.Members, Member{Agent: UserID(s.id("user", u)), Tier: num(t, tier)})
 		}
 		return c, ""
+	case "delete-code":
+		k := WrapUpCode
+		if td.HasArg("away") {
+			k = AwayReason
+		}
+		return &DeleteCode{Target: tg, CodeKind: k, Code: CodeID(s.id("code", arg(td, "name", "")))}, ""
 	case "delete-app":
 		return &DeleteApp{Target: tg, App: AppID(s.id("app", arg(td, "name", "")))}, ""
 	case "delete-queue":

@@ -182,6 +182,9 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		return post("/v1/queue-folders", map[string]any{"name": fmt.Sprintf("filler-%d", i), "domainId": 1})
 	})
 	f.ids["folderB"] = f.create(f.adminB, "/v1/queue-folders", map[string]any{"name": "folder-B-secret", "domainId": f.ids["DB"]})
+	parallel(t, 39, func(i int) error {
+		return post("/v1/wrapup-codes", map[string]any{"name": fmt.Sprintf("filler-%d", i)})
+	})
 	f.create(f.adminB, "/v1/wrapup-codes", map[string]any{"name": "code-B-secret"})
 	f.create(f.adminB, "/v1/access-groups", map[string]any{"name": "group-B-secret"})
 	f.create(f.adminB, "/v1/away-reasons", map[string]any{"name": "away-B-secret"})
@@ -227,7 +230,7 @@ func (f *authzFixture) fill(t *testing.T, s string, fresh map[string]uint64) str
 				id = f.callback(f.admin, f.ids["queueD2"], "Fresh-D2-hidden")
 			case "callbackB":
 				id = f.callback(f.adminB, f.ids["queueB"], "Fresh-B-secret")
-			case "channelD1", "channelD2", "channelB", "queueD1", "queueD2", "queueB", "userD1", "userD2", "userB":
+			case "channelD1", "channelD2", "channelB", "queueD1", "queueD2", "queueB", "userD1", "userD2", "userB", "codeD1", "codeD2", "codeB":
 				id = f.fresh(obj)
 			default:
 				t.Fatalf("unknown placeholder %s", m)
@@ -243,7 +246,7 @@ func (f *authzFixture) fill(t *testing.T, s string, fresh map[string]uint64) str
 	})
 }
 
-// fresh makes a new user, queue or channel in D1, D2 or tenant B (obj
+// fresh makes a new user, queue, channel or wrap-up code in D1, D2 or tenant B (obj
 // names both, as in userD1) and returns its id.
 func (f *authzFixture) fresh(obj string) uint64 {
 	kind := strings.TrimRight(obj, "BD12")
@@ -253,11 +256,14 @@ func (f *authzFixture) fresh(obj string) uint64 {
 	}
 	f.n++
 	name := fmt.Sprintf("fresh-%d", f.n)
-	body := map[string]any{"name": name, "domainId": d}
-	if kind == "user" {
+	body, path := map[string]any{"name": name, "domainId": d}, "/v1/"+kind+"s"
+	switch kind {
+	case "user":
 		body = map[string]any{"username": name, "homeDomainId": d, "roles": []any{map[string]any{"role": "monitor", "domainIds": []uint64{d}}}}
+	case "code":
+		path = "/v1/wrapup-codes"
 	}
-	return f.create(token, "/v1/"+kind+"s", body)
+	return f.create(token, path, body)
 }
 
 // target is the placeholder a row aims at: the first one of its scope.

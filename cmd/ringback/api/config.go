@@ -522,6 +522,14 @@ func (s *Server) configRoutes() {
 					return &actors.CreateCode{Target: t, CodeKind: k.kind, Name: in.Body.Name, Domain: actors.DomainID(in.Body.DomainID)}
 				})
 			})
+		huma.Register(s.api, tenantOp(http.MethodDelete, k.path+"/{codeId}", "delete-"+k.id, "Delete "+k.one+"; closed callbacks keep naming it", http.StatusNoContent),
+			func(ctx context.Context, in *struct {
+				CodeID uint32 `path:"codeId" minimum:"1"`
+			}) (*struct{}, error) {
+				return s.done(ctx, func(t actors.Target) actors.Command {
+					return &actors.DeleteCode{Target: t, CodeKind: k.kind, Code: actors.CodeID(in.CodeID)}
+				})
+			})
 		huma.Register(s.api, tenantOp(http.MethodGet, k.path, "list-"+k.id+"s", "List the "+k.many+" the caller can see: unassigned ones and those of visible domains", http.StatusOK),
 			func(ctx context.Context, _ *struct{}) (*struct{ Body []CodeView }, error) {
 				return listVisible(s, ctx, func(t *actors.Tenant) map[actors.CodeID]*actors.Code { return t.Codes },
