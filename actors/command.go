@@ -48,6 +48,8 @@ const (
 	KindDeleteQueue
 	KindDeleteApp
 	KindDeleteCode
+	KindDeleteFolder
+	KindDeleteGroup
 )
 
 // Command is one state change. Operator commands ([CreateTenant],
@@ -224,6 +226,20 @@ type CreateFolder struct {
 	Domain     DomainID  `json:"domain"`
 	Propagate  bool      `json:"propagate"`
 	RevokeRead []GroupID `json:"revokeRead,omitempty"`
+}
+
+// DeleteFolder removes a queue folder that holds no queue.
+type DeleteFolder struct {
+	Target
+	Folder FolderID `json:"folder"`
+}
+
+// DeleteGroup removes an access group that no user is in; queues and
+// folders stop naming it. (A user's last group going would widen what
+// they read: a user in no group reads every queue.)
+type DeleteGroup struct {
+	Target
+	Group GroupID `json:"group"`
 }
 
 type UpdateFolder struct {
@@ -471,6 +487,8 @@ func (UpdateCallback) Kind() Kind     { return KindUpdateCallback }
 func (DeleteQueue) Kind() Kind        { return KindDeleteQueue }
 func (DeleteApp) Kind() Kind          { return KindDeleteApp }
 func (DeleteCode) Kind() Kind         { return KindDeleteCode }
+func (DeleteFolder) Kind() Kind       { return KindDeleteFolder }
+func (DeleteGroup) Kind() Kind        { return KindDeleteGroup }
 
 // String names a kind after its command type, in the API's style:
 // KindUpdateCallback is "update-callback".
@@ -554,4 +572,6 @@ var commandMakers = [...]func() Command{
 	KindDeleteQueue:        func() Command { return new(DeleteQueue) },
 	KindDeleteApp:          func() Command { return new(DeleteApp) },
 	KindDeleteCode:         func() Command { return new(DeleteCode) },
+	KindDeleteFolder:       func() Command { return new(DeleteFolder) },
+	KindDeleteGroup:        func() Command { return new(DeleteGroup) },
 }

@@ -55,6 +55,53 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		t.Next.Group++
 		t.Groups[t.Next.Group] = &Group{ID: t.Next.Group, Name: c.Name}
 		return t.created(x, 0, uint64(t.Next.Group)), nil
+	case *DeleteGroup:
+		g := t.Groups[c.Group]
+		if g == nil {
+			return 0, notFound("groupId")
+		}
+		if err := t.administer(by, 0, "groupId"); err != nil {
+			return 0, err
+		}
+		members := 0
+		for _, u := range t.Users {
+			if slices.Contains(u.Groups, g.ID) {
+				members++
+			}
+		}
+		if members > 0 {
+			return 0, refuse(ErrConflict, "groupId", "the group still has %d users; take them out of it first", members)
+		}
+		notG := func(id GroupID) bool { return id == g.ID }
+		for _, q := range t.Queues {
+			q.RevokeRead = slices.DeleteFunc(q.RevokeRead, notG)
+		}
+		for _, f := range t.Folders {
+			f.RevokeRead = slices.DeleteFunc(f.RevokeRead, notG)
+		}
+		delete(t.Groups, g.ID)
+		t.emit(x, Event{Kind: EvObjectDeleted, Object: uint64(g.ID)})
+		return uint64(g.ID), nil
+	case *DeleteFolder:
+		f := t.Folders[c.Folder]
+		if f == nil {
+			return 0, notFound("folderId")
+		}
+		if err := t.administer(by, f.Domain, "folderId"); err != nil {
+			return 0, err
+		}
+		queues := 0
+		for _, q := range t.Queues {
+			if q.Folder == f.ID {
+				queues++
+			}
+		}
+		if queues > 0 {
+			return 0, refuse(ErrConflict, "folderId", "the folder still holds %d queues; move them out of it first", queues)
+		}
+		delete(t.Folders, f.ID)
+		t.emit(x, Event{Kind: EvObjectDeleted, Domain: f.Domain, Object: uint64(f.ID)})
+		return uint64(f.ID), nil
 	case *CreateFolder:
 		if err := t.inDomain(by, "domain", c.Domain); err != nil {
 			return 0, err

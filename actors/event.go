@@ -39,7 +39,7 @@ const (
 	EvCallbackRescheduled
 	EvAPIKeyChanged
 	EvCallbackCreated
-	EvObjectDeleted // a queue, an app, a code
+	EvObjectDeleted // a queue, app, code, folder or group
 )
 
 var eventNames = [...]string{

@@ -405,6 +405,10 @@ func (s *scenario) command(t *testing.T, td *datadriven.TestData) (Command, stri
 			c.Members = append(c.Members, Member{Agent: UserID(s.id("user", u)), Tier: num(t, tier)})
 		}
 		return c, ""
+	case "delete-folder":
+		return &DeleteFolder{Target: tg, Folder: FolderID(s.id("folder", arg(td, "name", "")))}, ""
+	case "delete-group":
+		return &DeleteGroup{Target: tg, Group: GroupID(s.id("group", arg(td, "name", "")))}, ""
 	case "delete-code":
 		k := WrapUpCode
 		if td.HasArg("away") {

@@ -492,7 +492,8 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 		return 0, t.updateUser(x, by, c)
 	case *DeleteUser:
 		return 0, t.deleteUser(x, by, c)
-	case *CreateApp, *CreateGroup, *CreateFolder, *UpdateFolder, *CreateQueue, *UpdateQueue, *DeleteQueue, *DeleteApp, *CreateCode, *DeleteCode:
+	case *CreateApp, *CreateGroup, *CreateFolder, *UpdateFolder, *CreateQueue, *UpdateQueue, *DeleteQueue, *DeleteApp, *CreateCode, *DeleteCode,
+		*DeleteFolder, *DeleteGroup:
 		return t.configObject(x, by, c)
 	case *SetPresence:
 		return 0, t.setPresence(x, by, c)

@@ -178,7 +178,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		return post("/v1/queues", map[string]any{"name": fmt.Sprintf("filler-%d", i), "domainId": 1})
 	})
 	f.ids["queueB"] = f.create(f.adminB, "/v1/queues", map[string]any{"name": "queue-B-secret", "domainId": f.ids["DB"]})
-	parallel(t, 9, func(i int) error {
+	parallel(t, 29, func(i int) error {
 		return post("/v1/queue-folders", map[string]any{"name": fmt.Sprintf("filler-%d", i), "domainId": 1})
 	})
 	f.ids["folderB"] = f.create(f.adminB, "/v1/queue-folders", map[string]any{"name": "folder-B-secret", "domainId": f.ids["DB"]})
@@ -186,6 +186,9 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		return post("/v1/wrapup-codes", map[string]any{"name": fmt.Sprintf("filler-%d", i)})
 	})
 	f.create(f.adminB, "/v1/wrapup-codes", map[string]any{"name": "code-B-secret"})
+	parallel(t, 19, func(i int) error {
+		return post("/v1/access-groups", map[string]any{"name": fmt.Sprintf("filler-%d", i)})
+	})
 	f.create(f.adminB, "/v1/access-groups", map[string]any{"name": "group-B-secret"})
 	f.create(f.adminB, "/v1/away-reasons", map[string]any{"name": "away-B-secret"})
 	parallel(t, 29, func(i int) error {
@@ -230,7 +233,8 @@ func (f *authzFixture) fill(t *testing.T, s string, fresh map[string]uint64) str
 				id = f.callback(f.admin, f.ids["queueD2"], "Fresh-D2-hidden")
 			case "callbackB":
 				id = f.callback(f.adminB, f.ids["queueB"], "Fresh-B-secret")
-			case "channelD1", "channelD2", "channelB", "queueD1", "queueD2", "queueB", "userD1", "userD2", "userB", "codeD1", "codeD2", "codeB":
+			case "channelD1", "channelD2", "channelB", "queueD1", "queueD2", "queueB", "userD1", "userD2", "userB", "codeD1", "codeD2", "codeB",
+				"folderD1", "folderD2", "folderB", "groupD1", "groupB":
 				id = f.fresh(obj)
 			default:
 				t.Fatalf("unknown placeholder %s", m)
@@ -246,7 +250,7 @@ func (f *authzFixture) fill(t *testing.T, s string, fresh map[string]uint64) str
 	})
 }
 
-// fresh makes a new user, queue, channel or wrap-up code in D1, D2 or tenant B (obj
+// fresh makes a new user, queue, channel, wrap-up code, folder or group in D1, D2 or tenant B (obj
 // names both, as in userD1) and returns its id.
 func (f *authzFixture) fresh(obj string) uint64 {
 	kind := strings.TrimRight(obj, "BD12")
@@ -262,6 +266,10 @@ func (f *authzFixture) fresh(obj string) uint64 {
 		body = map[string]any{"username": name, "homeDomainId": d, "roles": []any{map[string]any{"role": "monitor", "domainIds": []uint64{d}}}}
 	case "code":
 		path = "/v1/wrapup-codes"
+	case "folder":
+		path = "/v1/queue-folders"
+	case "group": // tenant-wide: D1 only says which tenant
+		body, path = map[string]any{"name": name}, "/v1/access-groups"
 	}
 	return f.create(token, path, body)
 }

@@ -458,6 +458,21 @@ func (s *Server) configRoutes() {
 		func(ctx context.Context, in *nameInput) (*idOutput, error) {
 			return s.create(ctx, func(t actors.Target) actors.Command { return &actors.CreateGroup{Target: t, Name: in.Body.Name} })
 		})
+	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/access-groups/{groupId}", "delete-access-group",
+		"Delete an access group no user is in; queues and folders stop naming it", http.StatusNoContent),
+		func(ctx context.Context, in *struct {
+			GroupID uint32 `path:"groupId" minimum:"1"`
+		}) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.DeleteGroup{Target: t, Group: actors.GroupID(in.GroupID)}
+			})
+		})
+	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/queue-folders/{folderId}", "delete-queue-folder", "Delete a queue folder that holds no queue", http.StatusNoContent),
+		func(ctx context.Context, in *FolderPath) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command {
+				return &actors.DeleteFolder{Target: t, Folder: actors.FolderID(in.FolderID)}
+			})
+		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/queue-folders", "create-queue-folder", "Create a queue folder", http.StatusCreated),
 		func(ctx context.Context, in *folderInput) (*idOutput, error) {
 			b := in.Body
