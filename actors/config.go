@@ -42,9 +42,9 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		}
 		delete(t.Apps, a.ID)
 		t.dropKeys(AsApp(a.ID))
-		t.emit(x, Event{Kind: EvObjectDeleted, Domain: a.Domain, Object: uint64(a.ID)})
+		id := t.deleted(x, Event{Domain: a.Domain, Object: uint64(a.ID)})
 		t.emit(x, Event{Kind: EvAPIKeyChanged})
-		return uint64(a.ID), nil
+		return id, nil
 	case *CreateGroup:
 		if err := t.administer(by, 0, "domainId"); err != nil {
 			return 0, err
@@ -80,8 +80,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 			f.RevokeRead = slices.DeleteFunc(f.RevokeRead, notG)
 		}
 		delete(t.Groups, g.ID)
-		t.emit(x, Event{Kind: EvObjectDeleted, Object: uint64(g.ID)})
-		return uint64(g.ID), nil
+		return t.deleted(x, Event{Object: uint64(g.ID)}), nil
 	case *DeleteFolder:
 		f := t.Folders[c.Folder]
 		if f == nil {
@@ -100,8 +99,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 			return 0, refuse(ErrConflict, "folderId", "the folder still holds %d queues; move them out of it first", queues)
 		}
 		delete(t.Folders, f.ID)
-		t.emit(x, Event{Kind: EvObjectDeleted, Domain: f.Domain, Object: uint64(f.ID)})
-		return uint64(f.ID), nil
+		return t.deleted(x, Event{Domain: f.Domain, Object: uint64(f.ID)}), nil
 	case *CreateFolder:
 		if err := t.inDomain(by, "domain", c.Domain); err != nil {
 			return 0, err
@@ -206,8 +204,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		}
 		delete(t.Queues, q.ID)
 		t.configureAll(x)
-		t.emit(x, Event{Kind: EvObjectDeleted, Domain: q.Domain, Queue: q.ID, Object: uint64(q.ID)})
-		return uint64(q.ID), nil
+		return t.deleted(x, Event{Domain: q.Domain, Queue: q.ID, Object: uint64(q.ID)}), nil
 	case *CreateCode:
 		if c.CodeKind != WrapUpCode && c.CodeKind != AwayReason {
 			return 0, invalid("codeKind", "must be a wrap-up code or an away reason")
@@ -227,15 +224,14 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		return t.created(x, c.Domain, uint64(t.Next.Code)), nil
 	case *DeleteCode:
 		code := t.Codes[c.Code]
-		if code == nil || code.Kind != c.CodeKind || (code.Domain != 0 && !t.sees(by, []DomainID{code.Domain}, 0)) {
+		if code == nil || code.Kind != c.CodeKind {
 			return 0, notFound("codeId")
 		}
 		if err := t.administer(by, code.Domain, "codeId"); err != nil {
 			return 0, err
 		}
 		delete(t.Codes, code.ID)
-		t.emit(x, Event{Kind: EvObjectDeleted, Domain: code.Domain, Object: uint64(code.ID)})
-		return uint64(code.ID), nil
+		return t.deleted(x, Event{Domain: code.Domain, Object: uint64(code.ID)}), nil
 	}
 	return 0, invalid("kind", "unknown configuration command %T", cmd)
 }
@@ -264,6 +260,14 @@ func (t *Tenant) inDomain(by Principal, field string, d DomainID) error {
 func (t *Tenant) created(x *opCtx, d DomainID, id uint64) uint64 {
 	t.emit(x, Event{Kind: EvObjectCreated, Domain: d, Object: id})
 	return id
+}
+
+// deleted says an object is gone (e names it) and returns its id, the
+// audit's object.
+func (t *Tenant) deleted(x *opCtx, e Event) uint64 {
+	e.Kind = EvObjectDeleted
+	t.emit(x, e)
+	return e.Object
 }
 
 func (t *Tenant) validGroups(field string, gs []GroupID) error {
