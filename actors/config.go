@@ -72,12 +72,12 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		if members > 0 {
 			return 0, refuse(ErrConflict, "groupId", "the group still has %d users; take them out of it first", members)
 		}
-		notG := func(id GroupID) bool { return id == g.ID }
+		isG := func(id GroupID) bool { return id == g.ID }
 		for _, q := range t.Queues {
-			q.RevokeRead = slices.DeleteFunc(q.RevokeRead, notG)
+			q.RevokeRead = slices.DeleteFunc(q.RevokeRead, isG)
 		}
 		for _, f := range t.Folders {
-			f.RevokeRead = slices.DeleteFunc(f.RevokeRead, notG)
+			f.RevokeRead = slices.DeleteFunc(f.RevokeRead, isG)
 		}
 		delete(t.Groups, g.ID)
 		return t.deleted(x, Event{Object: uint64(g.ID)}), nil

@@ -216,6 +216,18 @@ type FolderPath struct {
 	FolderID uint32 `path:"folderId" minimum:"1"`
 }
 
+type GroupPath struct {
+	GroupID uint32 `path:"groupId" minimum:"1"`
+}
+
+type ChannelPath struct {
+	ChannelID uint32 `path:"channelId" minimum:"1"`
+}
+
+type CodePath struct {
+	CodeID uint32 `path:"codeId" minimum:"1"`
+}
+
 type updateFolderInput struct {
 	FolderPath
 	Body struct {
@@ -460,9 +472,7 @@ func (s *Server) configRoutes() {
 		})
 	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/access-groups/{groupId}", "delete-access-group",
 		"Delete an access group no user is in; queues and folders stop naming it", http.StatusNoContent),
-		func(ctx context.Context, in *struct {
-			GroupID uint32 `path:"groupId" minimum:"1"`
-		}) (*struct{}, error) {
+		func(ctx context.Context, in *GroupPath) (*struct{}, error) {
 			return s.done(ctx, func(t actors.Target) actors.Command {
 				return &actors.DeleteGroup{Target: t, Group: actors.GroupID(in.GroupID)}
 			})
@@ -505,9 +515,7 @@ func (s *Server) configRoutes() {
 		})
 	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/channels/{channelId}", "delete-channel",
 		"Delete a channel application: its keys stop working; the callbacks it asked for stay", http.StatusNoContent),
-		func(ctx context.Context, in *struct {
-			ChannelID uint32 `path:"channelId" minimum:"1"`
-		}) (*struct{}, error) {
+		func(ctx context.Context, in *ChannelPath) (*struct{}, error) {
 			return s.done(ctx, func(t actors.Target) actors.Command {
 				return &actors.DeleteApp{Target: t, App: actors.AppID(in.ChannelID)}
 			})
@@ -538,9 +546,7 @@ func (s *Server) configRoutes() {
 				})
 			})
 		huma.Register(s.api, tenantOp(http.MethodDelete, k.path+"/{codeId}", "delete-"+k.id, "Delete "+k.one+"; closed callbacks keep naming it", http.StatusNoContent),
-			func(ctx context.Context, in *struct {
-				CodeID uint32 `path:"codeId" minimum:"1"`
-			}) (*struct{}, error) {
+			func(ctx context.Context, in *CodePath) (*struct{}, error) {
 				return s.done(ctx, func(t actors.Target) actors.Command {
 					return &actors.DeleteCode{Target: t, CodeKind: k.kind, Code: actors.CodeID(in.CodeID)}
 				})
