@@ -1404,7 +1404,8 @@ func (t *Tenant) tick(x *opCtx) {
 // than the tenant's record retention ago, and returns the bytes that
 // frees; with apply false it only counts them. It stops at the first
 // callback still kept (one still active holds back those after it, for
-// at most its time to live), so a call costs what it forgets.
+// at most its time to live), so a call costs what it forgets, or when
+// counting, what it could.
 func (t *Tenant) forget(now int64, apply bool) (freed int64) {
 	keep := int64(t.Policy.RecordRetention)
 	if keep == 0 {
