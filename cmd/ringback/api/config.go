@@ -343,6 +343,15 @@ func (s *Server) done(ctx context.Context, build func(actors.Target) actors.Comm
 	return nil, err
 }
 
+// deleteRoute registers a tenant DELETE: one command, built from the path
+// parameters I, answering 204.
+func deleteRoute[I any](s *Server, path, id, summary string, build func(actors.Target, *I) actors.Command) {
+	huma.Register(s.api, operation(http.MethodDelete, path, id, summary, http.StatusNoContent, false),
+		func(ctx context.Context, in *I) (*struct{}, error) {
+			return s.done(ctx, func(t actors.Target) actors.Command { return build(t, in) })
+		})
+}
+
 func notFoundAt(loc string) error {
 	return huma.Error404NotFound("not found", &huma.ErrorDetail{Location: loc, Message: "no such object"})
 }
@@ -392,11 +401,9 @@ func (s *Server) configRoutes() {
 				return &actors.RenameDomain{Target: t, Domain: actors.DomainID(in.DomainID), Name: in.Body.Name}
 			})
 		})
-	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/domains/{domainId}", "delete-domain", "Delete an empty domain", http.StatusNoContent),
-		func(ctx context.Context, in *DomainPath) (*struct{}, error) {
-			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.DeleteDomain{Target: t, Domain: actors.DomainID(in.DomainID)}
-			})
+	deleteRoute(s, "/v1/domains/{domainId}", "delete-domain", "Delete an empty domain",
+		func(t actors.Target, in *DomainPath) actors.Command {
+			return &actors.DeleteDomain{Target: t, Domain: actors.DomainID(in.DomainID)}
 		})
 
 	// Users.
@@ -418,11 +425,9 @@ func (s *Server) configRoutes() {
 			}
 			return s.user(ctx, id)
 		})
-	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/users/{userId}", "delete-user", "Delete an offline user and revoke their keys", http.StatusNoContent),
-		func(ctx context.Context, in *UserPath) (*struct{}, error) {
-			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.DeleteUser{Target: t, User: actors.UserID(in.UserID)}
-			})
+	deleteRoute(s, "/v1/users/{userId}", "delete-user", "Delete an offline user and revoke their keys",
+		func(t actors.Target, in *UserPath) actors.Command {
+			return &actors.DeleteUser{Target: t, User: actors.UserID(in.UserID)}
 		})
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/users", "list-users", "List the users the caller can see", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []UserView }, error) {
@@ -470,18 +475,13 @@ func (s *Server) configRoutes() {
 		func(ctx context.Context, in *nameInput) (*idOutput, error) {
 			return s.create(ctx, func(t actors.Target) actors.Command { return &actors.CreateGroup{Target: t, Name: in.Body.Name} })
 		})
-	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/access-groups/{groupId}", "delete-access-group",
-		"Delete an access group no user is in; queues and folders stop naming it", http.StatusNoContent),
-		func(ctx context.Context, in *GroupPath) (*struct{}, error) {
-			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.DeleteGroup{Target: t, Group: actors.GroupID(in.GroupID)}
-			})
+	deleteRoute(s, "/v1/access-groups/{groupId}", "delete-access-group", "Delete an access group no user is in; queues and folders stop naming it",
+		func(t actors.Target, in *GroupPath) actors.Command {
+			return &actors.DeleteGroup{Target: t, Group: actors.GroupID(in.GroupID)}
 		})
-	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/queue-folders/{folderId}", "delete-queue-folder", "Delete a queue folder that holds no queue", http.StatusNoContent),
-		func(ctx context.Context, in *FolderPath) (*struct{}, error) {
-			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.DeleteFolder{Target: t, Folder: actors.FolderID(in.FolderID)}
-			})
+	deleteRoute(s, "/v1/queue-folders/{folderId}", "delete-queue-folder", "Delete a queue folder that holds no queue",
+		func(t actors.Target, in *FolderPath) actors.Command {
+			return &actors.DeleteFolder{Target: t, Folder: actors.FolderID(in.FolderID)}
 		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/queue-folders", "create-queue-folder", "Create a queue folder", http.StatusCreated),
 		func(ctx context.Context, in *folderInput) (*idOutput, error) {
@@ -513,12 +513,9 @@ func (s *Server) configRoutes() {
 					return ChannelView{ID: uint32(a.ID), Name: a.Name, DomainID: uint32(a.Domain)}
 				})
 		})
-	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/channels/{channelId}", "delete-channel",
-		"Delete a channel application: its keys stop working; the callbacks it asked for stay", http.StatusNoContent),
-		func(ctx context.Context, in *ChannelPath) (*struct{}, error) {
-			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.DeleteApp{Target: t, App: actors.AppID(in.ChannelID)}
-			})
+	deleteRoute(s, "/v1/channels/{channelId}", "delete-channel", "Delete a channel application: its keys stop working; the callbacks it asked for stay",
+		func(t actors.Target, in *ChannelPath) actors.Command {
+			return &actors.DeleteApp{Target: t, App: actors.AppID(in.ChannelID)}
 		})
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/channels", "create-channel", "Register a channel application bound to a domain", http.StatusCreated),
 		func(ctx context.Context, in *channelInput) (*keyOutput, error) {
@@ -545,11 +542,9 @@ func (s *Server) configRoutes() {
 					return &actors.CreateCode{Target: t, CodeKind: k.kind, Name: in.Body.Name, Domain: actors.DomainID(in.Body.DomainID)}
 				})
 			})
-		huma.Register(s.api, tenantOp(http.MethodDelete, k.path+"/{codeId}", "delete-"+k.id, "Delete "+k.one+"; closed callbacks keep naming it", http.StatusNoContent),
-			func(ctx context.Context, in *CodePath) (*struct{}, error) {
-				return s.done(ctx, func(t actors.Target) actors.Command {
-					return &actors.DeleteCode{Target: t, CodeKind: k.kind, Code: actors.CodeID(in.CodeID)}
-				})
+		deleteRoute(s, k.path+"/{codeId}", "delete-"+k.id, "Delete "+k.one+"; closed callbacks keep naming it",
+			func(t actors.Target, in *CodePath) actors.Command {
+				return &actors.DeleteCode{Target: t, CodeKind: k.kind, Code: actors.CodeID(in.CodeID)}
 			})
 		huma.Register(s.api, tenantOp(http.MethodGet, k.path, "list-"+k.id+"s", "List the "+k.many+" the caller can see: unassigned ones and those of visible domains", http.StatusOK),
 			func(ctx context.Context, _ *struct{}) (*struct{ Body []CodeView }, error) {
@@ -601,12 +596,9 @@ func (s *Server) configRoutes() {
 			}
 			return s.queue(ctx, id)
 		})
-	huma.Register(s.api, tenantOp(http.MethodDelete, "/v1/queues/{queueId}", "delete-queue",
-		"Delete a queue that holds no active callback; its members leave it, finished callbacks keep naming it", http.StatusNoContent),
-		func(ctx context.Context, in *QueuePath) (*struct{}, error) {
-			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.DeleteQueue{Target: t, Queue: actors.QueueID(in.QueueID)}
-			})
+	deleteRoute(s, "/v1/queues/{queueId}", "delete-queue", "Delete a queue that holds no active callback; its members leave it, finished callbacks keep naming it",
+		func(t actors.Target, in *QueuePath) actors.Command {
+			return &actors.DeleteQueue{Target: t, Queue: actors.QueueID(in.QueueID)}
 		})
 	setMembers := tenantOp(http.MethodPut, "/v1/queues/{queueId}/members", "set-queue-members", "Replace a queue's members", http.StatusNoContent)
 	setMembers.MaxBodyBytes = maxMembersBody
