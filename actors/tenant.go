@@ -546,15 +546,24 @@ func (t *Tenant) siblingNamed(parent DomainID, name string, except DomainID) boo
 	return false
 }
 
-// administer: by may administer domain d (0: the tenant). A refusal names
-// field, the same field a nonexistent object is reported under, so that an
-// invisible object answers exactly like a missing one.
+// administer: by may administer domain d, or with d 0 the tenant-wide
+// objects (access groups, unassigned codes). A refusal names field, the
+// same field a nonexistent object is reported under, so that an invisible
+// object answers exactly like a missing one. Tenant-wide objects are seen
+// by everyone and reach every domain, so only an administrator whose role
+// covers Home (or all domains) changes them: one scoped to a division
+// manages that division's objects, never what the whole company shares.
 func (t *Tenant) administer(by Principal, d DomainID, field string) error {
-	var domains []DomainID
 	if d != 0 {
-		domains = []DomainID{d}
+		return named(t.Allowed(by, ActAdminister, []DomainID{d}, 0), field)
 	}
-	return named(t.Allowed(by, ActAdminister, domains, 0), field)
+	if err := t.Allowed(by, ActAdminister, nil, 0); err != nil {
+		return named(err, field)
+	}
+	if !t.may(by, ActAdminister, []DomainID{HomeDomain}) {
+		return refuse(ErrForbidden, "role", "only an administrator whose role covers Home or all domains may change what every domain shares")
+	}
+	return nil
 }
 
 func (t *Tenant) createDomain(x *opCtx, by Principal, c *CreateDomain) (uint64, error) {
