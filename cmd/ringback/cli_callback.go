@@ -13,12 +13,16 @@ import (
 	"github.com/ringbackhq/ringback/cmd/ringback/api"
 )
 
-// `ringback callback ...`: ask for, list, show and cancel callbacks.
+// `ringback callback ...`: ask for, list, show, change, cancel and close
+// callbacks.
 
 func callbackCommand() *cobra.Command {
 	f := &clientFlags{}
-	return group("callback", "Ask for, list, show and cancel callbacks (API key)", f,
-		callbackCreateCmd(f), callbackListCmd(f), callbackGetCmd(f), callbackCancelCmd(f))
+	get := getCommand(f, "get", "Show a callback", "CALLBACK_ID", "/v1/callbacks/{id}", printCallback)
+	cancel := idAction(f, &cobra.Command{Use: "cancel CALLBACK_ID", Short: "Cancel a callback"}, "CALLBACK_ID",
+		http.MethodPost, "/v1/callbacks/{id}/cancel", nil, "Callback %s canceled.")
+	return group("callback", "Ask for, list, show, change, cancel and close callbacks (API key)", f,
+		callbackCreateCmd(f), callbackListCmd(f), get, callbackUpdateCmd(f), cancel, callbackCompleteCmd(f), callbackFailCmd(f))
 }
 
 func callbackCreateCmd(f *clientFlags) *cobra.Command {
@@ -50,13 +54,10 @@ func callbackCreateCmd(f *clientFlags) *cobra.Command {
 	fs.StringArrayVar(&data, "data", nil, "key=value attribute, repeatable")
 	fs.StringVar(&key, "idempotency-key", "", "a key that makes retries safe")
 	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, _ []string) error {
-		b.CallbackScheduledTime, b.Data = nil, nil
-		if at != "" {
-			t, err := time.Parse(time.RFC3339, at)
-			if err != nil {
-				return usageErr("--at %q: want an RFC 3339 time such as 2030-01-02T15:04:05Z", at)
-			}
-			b.CallbackScheduledTime = &t
+		var err error
+		b.Data = nil
+		if b.CallbackScheduledTime, err = timeFlag("at", at); err != nil {
+			return err
 		}
 		for _, kv := range data {
 			k, v, ok := strings.Cut(kv, "=")
@@ -144,15 +145,62 @@ func callbackListCmd(f *clientFlags) *cobra.Command {
 	})
 }
 
-func callbackGetCmd(f *clientFlags) *cobra.Command {
-	c := &cobra.Command{Use: "get CALLBACK_ID", Short: "Show a callback", Args: cobra.ExactArgs(1)}
+// timeFlag reads the RFC 3339 time of the flag called name; "" is none.
+func timeFlag(name, s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, usageErr("--%s %q: want an RFC 3339 time such as 2030-01-02T15:04:05Z", name, s)
+	}
+	return &t, nil
+}
+
+// positiveFlag checks an id given with the flag called name.
+func positiveFlag(name string, id uint32) error {
+	if id == 0 {
+		return usageErr("--%s must be a positive number", name)
+	}
+	return nil
+}
+
+func callbackUpdateCmd(f *clientFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "update CALLBACK_ID [--scheduled-time RFC3339] [--priority N] [--queue ID]",
+		Short: "Reschedule, reprioritise or transfer a waiting callback, all at once or not at all",
+		Long:  "Changes what the flags name, and nothing else, while the callback waits.",
+		Args:  cobra.ExactArgs(1),
+	}
+	at, priority := c.Flags().String("scheduled-time", "", "call back at this time (RFC 3339)"), c.Flags().Int("priority", 0, "priority, 0 to 1000; higher goes first")
+	queue := c.Flags().Uint32("queue", 0, "move the callback to this queue")
 	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
 		id, err := idArg("CALLBACK_ID", args[0])
 		if err != nil {
 			return err
 		}
+		var b struct {
+			CallbackScheduledTime *time.Time `json:"callbackScheduledTime,omitempty"`
+			Priority              *int       `json:"priority,omitempty"`
+			QueueID               *uint32    `json:"queueId,omitempty"`
+		}
+		if b.CallbackScheduledTime, err = timeFlag("scheduled-time", *at); err != nil {
+			return err
+		}
+		if cmd.Flags().Changed("priority") {
+			b.Priority = priority
+		}
+		if cmd.Flags().Changed("queue") {
+			if err := positiveFlag("queue", *queue); err != nil {
+				return err
+			}
+			b.QueueID = queue
+		}
+		if b.CallbackScheduledTime == nil && b.Priority == nil && b.QueueID == nil {
+			return usageErr("name something to change: --scheduled-time, --priority or --queue")
+		}
 		var cb api.CallbackView
-		raw, err := cl.get(cmd.Context(), "/v1/callbacks/"+id, &cb)
+		raw, err := cl.send(cmd.Context(), http.MethodPatch, "/v1/callbacks/"+id, b, &cb)
 		if err != nil || f.JSON {
 			return jsonOr(cmd, raw, err)
 		}
@@ -160,19 +208,28 @@ func callbackGetCmd(f *clientFlags) *cobra.Command {
 	})
 }
 
-func callbackCancelCmd(f *clientFlags) *cobra.Command {
-	c := &cobra.Command{Use: "cancel CALLBACK_ID", Short: "Cancel a callback", Args: cobra.ExactArgs(1)}
-	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
-		id, err := idArg("CALLBACK_ID", args[0])
-		if err != nil {
-			return err
-		}
-		raw, err := cl.send(cmd.Context(), http.MethodPost, "/v1/callbacks/"+id+"/cancel", nil, nil)
-		if err != nil {
-			return err
-		}
-		return done(cmd, f, raw, "Callback %s canceled.", id)
-	})
+func callbackCompleteCmd(f *clientFlags) *cobra.Command {
+	var b struct {
+		Disposition uint32 `json:"disposition"`
+		Comment     string `json:"comment,omitempty"`
+	}
+	c := &cobra.Command{Use: "complete CALLBACK_ID --disposition CODE_ID [--comment TEXT]", Short: "Close the callback you handle, with a wrap-up code (the agent's key)"}
+	c.Flags().Uint32Var(&b.Disposition, "disposition", 0, "a wrap-up code id (required)")
+	c.Flags().StringVar(&b.Comment, "comment", "", "a closing comment (some tenants require one)")
+	_ = c.MarkFlagRequired("disposition")
+	return idAction(f, c, "CALLBACK_ID", http.MethodPost, "/v1/callbacks/{id}/complete", func() (any, error) {
+		return b, positiveFlag("disposition", b.Disposition)
+	}, "Callback %s completed.")
+}
+
+func callbackFailCmd(f *clientFlags) *cobra.Command {
+	var b struct {
+		Reason string `json:"reason,omitempty"`
+	}
+	c := &cobra.Command{Use: "fail CALLBACK_ID [--reason TEXT]", Short: "Record an attempt that did not reach the customer; the tenant's policy retries it (the agent's key)"}
+	c.Flags().StringVar(&b.Reason, "reason", "", "why, such as no-answer or busy")
+	return idAction(f, c, "CALLBACK_ID", http.MethodPost, "/v1/callbacks/{id}/fail", func() (any, error) { return b, nil },
+		"Attempt on callback %s recorded as failed.")
 }
 
 func printCallback(cmd *cobra.Command, cb api.CallbackView) error {
@@ -195,6 +252,9 @@ func printCallback(cmd *cobra.Command, cb api.CallbackView) error {
 	}
 	if cb.AgentID != 0 {
 		kv = append(kv, "Agent", strconv.FormatUint(uint64(cb.AgentID), 10))
+	}
+	if cb.Disposition != 0 {
+		kv = append(kv, "Disposition", itoa(cb.Disposition))
 	}
 	if cb.Comment != "" {
 		kv = append(kv, "Comment", cb.Comment)

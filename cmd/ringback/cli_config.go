@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,23 +16,10 @@ import (
 
 func domainCommand() *cobra.Command {
 	f := &clientFlags{}
-	list := &cobra.Command{Use: "list", Short: "List the domains the key can see", Args: cobra.NoArgs}
-	apiCommand(f, list, func(cmd *cobra.Command, cl *apiClient, _ []string) error {
-		var ds []api.DomainView
-		raw, err := cl.get(cmd.Context(), "/v1/domains", &ds)
-		if err != nil || f.JSON {
-			return jsonOr(cmd, raw, err)
-		}
-		rows := make([][]string, 0, len(ds))
-		for _, d := range ds {
-			parent := "-"
-			if d.ParentID != 0 {
-				parent = strconv.FormatUint(uint64(d.ParentID), 10)
-			}
-			rows = append(rows, []string{strconv.FormatUint(uint64(d.ID), 10), d.Name, parent})
-		}
-		return table(cmd.OutOrStdout(), []string{"ID", "NAME", "PARENT"}, rows)
-	})
+	list := listCommand(f, "list", "List the domains the key can see", "/v1/domains", []string{"ID", "NAME", "PARENT"},
+		func(d api.DomainView) []string {
+			return []string{itoa(d.ID), d.Name, idOrDash(d.ParentID)}
+		})
 
 	var parent uint32
 	create := &cobra.Command{Use: "create NAME [--parent ID]", Short: "Create a domain (under Home unless --parent)", Args: cobra.ExactArgs(1)}
@@ -54,26 +42,82 @@ func domainCommand() *cobra.Command {
 	})
 
 	del := deleteCommand(f, "Domain", "/v1/domains/", "Delete an empty domain")
-	return group("domain", "Manage a tenant's domains (API key)", f, list, create, rename, del)
+	stats := getCommand(f, "stats", "A domain's real-time statistics: its queues the key can see, summed", "DOMAIN_ID",
+		"/v1/domains/{id}/realtime-statistics", printStats)
+	return group("domain", "Manage a tenant's domains (API key)", f, list, create, rename, stats, del)
 }
 
 // deleteCommand is `delete ID` for one kind of object (noun, as in
-// "Domain"), by DELETE on path+ID.
+// "Domain" or "Wrap-up code"), by DELETE on path+ID.
 func deleteCommand(f *clientFlags, noun, path, short string) *cobra.Command {
-	arg := strings.ToUpper(noun) + "_ID"
-	del := &cobra.Command{Use: "delete " + arg, Short: short, Args: cobra.ExactArgs(1)}
-	apiCommand(f, del, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+	arg := strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToUpper(noun)) + "_ID"
+	return idAction(f, &cobra.Command{Use: "delete " + arg, Short: short}, arg, http.MethodDelete, path+"{id}", nil, noun+" %s deleted.")
+}
+
+// idAction makes c, whose one argument is an id (arg names it, as in
+// CALLBACK_ID), send method to path with the id in place of {id} and the
+// body that body builds (none if body is nil), then confirm with msg,
+// which gets the id.
+func idAction(f *clientFlags, c *cobra.Command, arg, method, path string, body func() (any, error), msg string) *cobra.Command {
+	c.Args = cobra.ExactArgs(1)
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
 		id, err := idArg(arg, args[0])
 		if err != nil {
 			return err
 		}
-		raw, err := cl.send(cmd.Context(), http.MethodDelete, path+id, nil, nil)
+		var b any
+		if body != nil {
+			if b, err = body(); err != nil {
+				return err
+			}
+		}
+		raw, err := cl.send(cmd.Context(), method, withID(path, id), b, nil)
 		if err != nil {
 			return err
 		}
-		return done(cmd, f, raw, "%s %s deleted.", noun, id)
+		return done(cmd, f, raw, msg, id)
 	})
-	return del
+}
+
+// listCommand is a command (use, as in "list") that prints the []V that
+// GET path answers as a table: the header, then row(v) for each.
+func listCommand[V any](f *clientFlags, use, short, path string, header []string, row func(V) []string) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, _ []string) error {
+		var vs []V
+		raw, err := cl.get(cmd.Context(), path, &vs)
+		if err != nil || f.JSON {
+			return jsonOr(cmd, raw, err)
+		}
+		rows := make([][]string, 0, len(vs))
+		for _, v := range vs {
+			rows = append(rows, row(v))
+		}
+		return table(cmd.OutOrStdout(), header, rows)
+	})
+}
+
+// getCommand is `use ARG` (arg names an id, as in USER_ID): it shows the
+// V that GET path answers, with the id in place of {id}.
+func getCommand[V any](f *clientFlags, use, short, arg, path string, show func(*cobra.Command, V) error) *cobra.Command {
+	c := &cobra.Command{Use: use + " " + arg, Short: short, Args: cobra.ExactArgs(1)}
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg(arg, args[0])
+		if err != nil {
+			return err
+		}
+		var v V
+		raw, err := cl.get(cmd.Context(), withID(path, id), &v)
+		if err != nil || f.JSON {
+			return jsonOr(cmd, raw, err)
+		}
+		return show(cmd, v)
+	})
+}
+
+// withID puts a checked id in place of {id} in path.
+func withID(path, id string) string {
+	return strings.Replace(path, "{id}", id, 1)
 }
 
 // jsonOr prints raw as JSON when there is no error, else returns it.
@@ -103,23 +147,14 @@ func createObject(cmd *cobra.Command, f *clientFlags, cl *apiClient, path string
 
 func queueCommand() *cobra.Command {
 	f := &clientFlags{}
-	list := &cobra.Command{Use: "list", Short: "List the queues the key can see", Args: cobra.NoArgs}
-	apiCommand(f, list, func(cmd *cobra.Command, cl *apiClient, _ []string) error {
-		var qs []api.QueueView
-		raw, err := cl.get(cmd.Context(), "/v1/queues", &qs)
-		if err != nil || f.JSON {
-			return jsonOr(cmd, raw, err)
-		}
-		rows := make([][]string, 0, len(qs))
-		for _, q := range qs {
+	list := listCommand(f, "list", "List the queues the key can see", "/v1/queues", []string{"ID", "NAME", "DOMAIN", "STRATEGY", "SERVICE LEVEL"},
+		func(q api.QueueView) []string {
 			sl := "-"
 			if q.ServiceLevelSeconds > 0 {
 				sl = strconv.Itoa(q.ServiceLevelSeconds) + "s"
 			}
-			rows = append(rows, []string{strconv.FormatUint(uint64(q.ID), 10), q.Name, strconv.FormatUint(uint64(q.DomainID), 10), q.Strategy, sl})
-		}
-		return table(cmd.OutOrStdout(), []string{"ID", "NAME", "DOMAIN", "STRATEGY", "SERVICE LEVEL"}, rows)
-	})
+			return []string{itoa(q.ID), q.Name, itoa(q.DomainID), q.Strategy, sl}
+		})
 
 	var qb struct {
 		Name                string `json:"name"`
@@ -217,29 +252,31 @@ func queueCommand() *cobra.Command {
 		return done(cmd, f, raw, "Queue %s (%s): %s, service level %ds, folder %d.", id, q.Name, q.Strategy, q.ServiceLevelSeconds, q.FolderID)
 	})
 	del := deleteCommand(f, "Queue", "/v1/queues/", "Delete a queue that holds no active callback; its members leave it")
-	return group("queue", "Manage a tenant's virtual queues (API key)", f, list, create, update, members, del)
+	stats := getCommand(f, "stats", "A queue's real-time statistics", "QUEUE_ID", "/v1/queues/{id}/realtime-statistics", printStats)
+	return group("queue", "Manage a tenant's virtual queues (API key)", f, list, create, update, members, stats, del)
+}
+
+// printStats shows a queue's or a domain's real-time statistics.
+func printStats(cmd *cobra.Command, s api.QueueStatsView) error {
+	longest := time.Duration(s.LongestWaitSeconds * float64(time.Second)).Round(time.Second)
+	return fields(cmd.OutOrStdout(),
+		"Waiting", strconv.Itoa(s.Waiting),
+		"Longest wait", longest.String(),
+		"Agents available", strconv.Itoa(s.AgentsAvailable),
+		"Offered", strconv.FormatInt(s.Offered, 10),
+		"Answered", strconv.FormatInt(s.Answered, 10),
+		"Completed", strconv.FormatInt(s.Completed, 10),
+		"Abandoned", strconv.FormatInt(s.Abandoned, 10),
+		"Service level", strconv.FormatFloat(s.ServiceLevel*100, 'f', 1, 64)+"%")
 }
 
 func userCommand() *cobra.Command {
 	f := &clientFlags{}
-	list := &cobra.Command{Use: "list", Short: "List the users the key can see", Args: cobra.NoArgs}
-	apiCommand(f, list, func(cmd *cobra.Command, cl *apiClient, _ []string) error {
-		var us []api.UserView
-		raw, err := cl.get(cmd.Context(), "/v1/users", &us)
-		if err != nil || f.JSON {
-			return jsonOr(cmd, raw, err)
-		}
-		rows := make([][]string, 0, len(us))
-		for _, u := range us {
-			var roles []string
-			for _, r := range u.Roles {
-				roles = append(roles, roleString(r))
-			}
-			rows = append(rows, []string{strconv.FormatUint(uint64(u.ID), 10), u.Username, dash(u.Name),
-				strconv.FormatUint(uint64(u.HomeDomainID), 10), strings.Join(roles, " "), dash(u.Presence)})
-		}
-		return table(cmd.OutOrStdout(), []string{"ID", "USERNAME", "NAME", "HOME", "ROLES", "PRESENCE"}, rows)
-	})
+	list := listCommand(f, "list", "List the users the key can see", "/v1/users", []string{"ID", "USERNAME", "NAME", "HOME", "ROLES", "PRESENCE"},
+		func(u api.UserView) []string {
+			return []string{itoa(u.ID), u.Username, dash(u.Name), itoa(u.HomeDomainID), rolesString(u.Roles), dash(u.Presence)}
+		})
+	get := getCommand(f, "get", "Show a user: roles, positions (which is active), access groups, presence", "USER_ID", "/v1/users/{id}", printUser)
 
 	var ub struct {
 		Username     string             `json:"username"`
@@ -311,7 +348,89 @@ func userCommand() *cobra.Command {
 		return done(cmd, f, raw, "User %s is %s.", id, args[1])
 	})
 	del := deleteCommand(f, "User", "/v1/users/", "Delete an offline user; their API keys stop working")
-	return group("user", "Manage a tenant's users and agents (API key)", f, list, create, key, presence, del)
+	return group("user", "Manage a tenant's users and agents (API key)", f, list, get, create, key, presence, userPositionCmd(f), del)
+}
+
+func printUser(cmd *cobra.Command, u api.UserView) error {
+	ps := make([]string, len(u.Positions))
+	for i, p := range u.Positions {
+		ps[i] = positionString(p)
+	}
+	active := "-"
+	if u.ActivePosition < len(u.Positions) {
+		active = positionString(u.Positions[u.ActivePosition])
+	}
+	return fields(cmd.OutOrStdout(),
+		"ID", itoa(u.ID),
+		"Username", u.Username,
+		"Name", dash(u.Name),
+		"Home", itoa(u.HomeDomainID),
+		"Roles", dash(rolesString(u.Roles)),
+		"Positions", dash(strings.Join(ps, ", ")),
+		"Active position", active,
+		"Access groups", u32s(u.AccessGroupIDs),
+		"Presence", dash(u.Presence))
+}
+
+func positionString(p api.PositionBody) string {
+	return fmt.Sprintf("%s (domain %d)", p.Name, p.DomainID)
+}
+
+// userPositionCmd makes the agent's position in a domain the active one.
+// The API takes an index into the user's positions; people know the
+// domain, so the command reads the user first to find it.
+func userPositionCmd(f *clientFlags) *cobra.Command {
+	var name string
+	c := &cobra.Command{
+		Use:   "position USER_ID DOMAIN_ID [--name POSITION]",
+		Short: "Make the agent's position in a domain the active one",
+		Long:  "Makes the agent work in another domain; --name picks one of several positions in that domain.",
+		Args:  cobra.ExactArgs(2),
+	}
+	c.Flags().StringVar(&name, "name", "", "the position's name, when the agent has several in the domain")
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg("USER_ID", args[0])
+		if err != nil {
+			return err
+		}
+		domain, err := idArg("DOMAIN_ID", args[1])
+		if err != nil {
+			return err
+		}
+		var u api.UserView
+		if _, err := cl.get(cmd.Context(), "/v1/users/"+id, &u); err != nil {
+			return err
+		}
+		i, err := positionIndex(u, domain, name)
+		if err != nil {
+			return err
+		}
+		raw, err := cl.send(cmd.Context(), http.MethodPut, "/v1/users/"+id+"/active-position", map[string]int{"position": i}, nil)
+		if err != nil {
+			return err
+		}
+		return done(cmd, f, raw, "User %s works at %s now.", id, positionString(u.Positions[i]))
+	})
+}
+
+// positionIndex finds the user's one position in domain (named name, if
+// name is set).
+func positionIndex(u api.UserView, domain, name string) (int, error) {
+	var found []int
+	for i, p := range u.Positions {
+		if itoa(p.DomainID) == domain && (name == "" || p.Name == name) {
+			found = append(found, i)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) > 1:
+		return 0, usageErr("user %d has %d positions in domain %s: pick one with --name", u.ID, len(found), domain)
+	case name != "":
+		return 0, fmt.Errorf("user %d has no position %q in domain %s", u.ID, name, domain)
+	}
+	return 0, fmt.Errorf("user %d has no position in domain %s", u.ID, domain)
 }
 
 // parseRole reads ROLE, ROLE@all or ROLE@D1,D2.
@@ -335,9 +454,30 @@ func parseRole(s string, home uint32) (api.RoleBody, error) {
 	return rb, nil
 }
 
+func rolesString(rs []api.RoleBody) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = roleString(r)
+	}
+	return strings.Join(s, " ")
+}
+
 func roleString(r api.RoleBody) string {
 	if r.AllDomains {
 		return r.Role + "@all"
 	}
 	return r.Role + "@" + u32s(r.DomainIDs)
+}
+
+// itoa writes an id.
+func itoa[T ~uint32 | ~uint64](id T) string {
+	return strconv.FormatUint(uint64(id), 10)
+}
+
+// idOrDash writes an optional id: 0 is none.
+func idOrDash(id uint32) string {
+	if id == 0 {
+		return "-"
+	}
+	return itoa(id)
 }

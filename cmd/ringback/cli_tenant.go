@@ -98,65 +98,45 @@ func parseFeatures(kv []string) (map[string]bool, error) {
 }
 
 func tenantListCmd(f *clientFlags) *cobra.Command {
-	c := &cobra.Command{Use: "list", Short: "List tenants", Args: cobra.NoArgs}
-	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, _ []string) error {
-		var ts []api.TenantView
-		raw, err := cl.get(cmd.Context(), "/v1/tenants", &ts)
-		if err != nil {
-			return err
-		}
-		if f.JSON {
-			return printJSON(cmd.OutOrStdout(), raw)
-		}
-		rows := make([][]string, 0, len(ts))
-		for _, t := range ts {
-			rows = append(rows, []string{strconv.FormatUint(uint64(t.ID), 10), t.CompanyName, t.Status, t.AdminUsername,
-				t.AdminEmail, dash(t.Host), fmt.Sprintf("%d/%d", t.Usage.Agents, t.Limits.MaxAgents)})
-		}
-		return table(cmd.OutOrStdout(), []string{"ID", "COMPANY", "STATUS", "ADMIN", "EMAIL", "HOST", "AGENTS"}, rows)
-	})
+	return listCommand(f, "list", "List tenants", "/v1/tenants", []string{"ID", "COMPANY", "STATUS", "ADMIN", "EMAIL", "HOST", "AGENTS"},
+		func(t api.TenantView) []string {
+			return []string{itoa(t.ID), t.CompanyName, t.Status, t.AdminUsername, t.AdminEmail, dash(t.Host),
+				fmt.Sprintf("%d/%d", t.Usage.Agents, t.Limits.MaxAgents)}
+		})
 }
 
 func tenantGetCmd(f *clientFlags) *cobra.Command {
-	c := &cobra.Command{Use: "get TENANT_ID", Short: "Show a tenant's profile, limits and their usage, features and policy", Args: cobra.ExactArgs(1)}
-	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
-		id, err := idArg("TENANT_ID", args[0])
-		if err != nil {
-			return err
-		}
-		var t api.TenantView
-		raw, err := cl.get(cmd.Context(), "/v1/tenants/"+id, &t)
-		if err != nil {
-			return err
-		}
-		if f.JSON {
-			return printJSON(cmd.OutOrStdout(), raw)
-		}
-		return printTenant(cmd, t)
-	})
+	return getCommand(f, "get", "Show a tenant's profile, limits and their usage, features and policy", "TENANT_ID", "/v1/tenants/{id}", printTenant)
 }
 
 func printTenant(cmd *cobra.Command, t api.TenantView) error {
-	var feats []string
-	for k, on := range t.Features {
-		if on {
-			feats = append(feats, k)
-		}
-	}
-	sort.Strings(feats)
-	p := t.Policy
-	return fields(cmd.OutOrStdout(),
-		"ID", strconv.FormatUint(uint64(t.ID), 10),
+	return fields(cmd.OutOrStdout(), append([]string{
+		"ID", itoa(t.ID),
 		"Company", t.CompanyName,
 		"Status", t.Status,
 		"Admin", fmt.Sprintf("%s (%s, %s)", t.AdminUsername, t.AdminFirstName, t.AdminEmail),
 		"Host", dash(t.Host),
-		"Agents", fmt.Sprintf("%d of %d", t.Usage.Agents, t.Limits.MaxAgents),
-		"Domains", fmt.Sprintf("%d of %d", t.Usage.Domains, t.Limits.MaxDomains),
-		"Storage", fmt.Sprintf("%d of %d bytes", t.Usage.StorageBytes, t.Limits.StorageQuotaBytes),
-		"Features", dash(strings.Join(feats, ", ")),
+	}, terms(t.Limits, t.Usage, t.Features, t.Policy)...)...)
+}
+
+// terms are a tenant's limits with their usage, its features and its
+// policy, as name/value pairs for fields.
+func terms(l api.LimitsBody, u api.UsageView, features map[string]bool, p api.PolicyView) []string {
+	var on []string
+	for k, v := range features {
+		if v {
+			on = append(on, k)
+		}
+	}
+	sort.Strings(on)
+	return []string{
+		"Agents", fmt.Sprintf("%d of %d", u.Agents, l.MaxAgents),
+		"Domains", fmt.Sprintf("%d of %d", u.Domains, l.MaxDomains),
+		"Storage", fmt.Sprintf("%d of %d bytes", u.StorageBytes, l.StorageQuotaBytes),
+		"Features", dash(strings.Join(on, ", ")),
 		"Policy", fmt.Sprintf("max attempts %d, retry %ds, offer timeout %ds, close comment %t, auto switch %t, duplicates %s, service level %ds, records kept %s",
-			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds, retention(p.RecordRetentionDays)))
+			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds, retention(p.RecordRetentionDays)),
+	}
 }
 
 // retention says how long finished callbacks are kept.

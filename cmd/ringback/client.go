@@ -19,7 +19,7 @@ import (
 
 // The client side of the API: one small HTTP client shared by every
 // subcommand that talks to a server (tenant, domain, queue, user, callback,
-// operator). Commands print tables for people and, with --json, the API's
+// operator, and the rest of clientCommands). Commands print tables for people and, with --json, the API's
 // own JSON for scripts. Any refusal by the API is a *problemError: the
 // command exits 1 and prints the problem's title, detail and each field.
 
@@ -241,7 +241,10 @@ func usageErr(format string, args ...any) error {
 // clientCommands builds a fresh tree of every API subcommand (fresh so that
 // tests can run many commands without flags leaking between them).
 func clientCommands() []*cobra.Command {
-	return []*cobra.Command{tenantCommand(), domainCommand(), queueCommand(), userCommand(), callbackCommand(), operatorCommand()}
+	return []*cobra.Command{tenantCommand(), domainCommand(), queueCommand(), userCommand(), callbackCommand(), operatorCommand(),
+		channelCommand(), codeCommand("wrapup-code", "Wrap-up code", "/v1/wrapup-codes", "Manage the wrap-up codes agents close callbacks with (API key)"),
+		codeCommand("away-reason", "Away reason", "/v1/away-reasons", "Manage the reasons agents give for being away (API key)"),
+		folderCommand(), accessGroupCommand(), offersCommand(), auditCommand(), errorsCommand(), keyCommand(), organizationCommand()}
 }
 
 func init() {
