@@ -25,7 +25,7 @@ func wantLine(t *testing.T, what, out, re string) {
 	}
 }
 
-// created reads the id out of "<Noun> N created.".
+// createdID reads the id out of "<Noun> N created.".
 func createdID(t *testing.T, out string) string {
 	t.Helper()
 	m := regexp.MustCompile(`^[A-Z][a-z -]+ (\d+) created\.\n$`).FindStringSubmatch(out)
