@@ -23,10 +23,14 @@ import (
 const testOperatorToken = "rbop_cli_test_operator"
 
 // TestMain lets a test run this test binary as the ringback command itself
-// (to check real exit codes): with RINGBACK_TEST_AS_MAIN set, it is main.
+// (to check real exit codes): with RINGBACK_TEST_AS_MAIN set, it is main,
+// given RINGBACK_TEST_ARGS split at spaces or, without it, its own
+// arguments (as a wrapper script passes them on).
 func TestMain(m *testing.M) {
 	if os.Getenv("RINGBACK_TEST_AS_MAIN") == "1" {
-		os.Args = append([]string{"ringback"}, strings.Fields(os.Getenv("RINGBACK_TEST_ARGS"))...)
+		if args, ok := os.LookupEnv("RINGBACK_TEST_ARGS"); ok {
+			os.Args = append([]string{"ringback"}, strings.Fields(args)...)
+		}
 		main()
 		os.Exit(0)
 	}

@@ -30,35 +30,19 @@ func TestREADMEQuickStart(t *testing.T) {
 			t.Skipf("the quick start needs %s: %v", tool, err)
 		}
 	}
-	script := quickStart(t, "../../README.md")
 	dir := t.TempDir()
 	httpAddr := startServerProcess(t, dir)
-	const readmeAddr = "RB=http://127.0.0.1:8080\n"
-	if !strings.Contains(script, readmeAddr) {
-		t.Fatalf("the quick start no longer sets %q: update this test", strings.TrimSpace(readmeAddr))
-	}
-	script = strings.Replace(script, readmeAddr, "RB=http://"+httpAddr+"\n", 1)
-
-	cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", script)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	if jq := jqDir(t); jq != "" {
-		cmd.Env = append(cmd.Env, "PATH="+jq+string(os.PathListSeparator)+os.Getenv("PATH"))
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("quick start: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
+	script := readmeScript(t, "RB=http://127.0.0.1:8080\n", "RB=http://"+httpAddr+"\n")
+	stdout := runScript(t, "quick start", dir, script)
 
 	var answers []map[string]any
-	dec := json.NewDecoder(&stdout)
+	dec := json.NewDecoder(strings.NewReader(stdout))
 	for {
 		var a map[string]any
 		if err := dec.Decode(&a); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			t.Fatalf("quick start printed something that is not a JSON object (%v):\n%s", err, stdout.String())
+			t.Fatalf("quick start printed something that is not a JSON object (%v):\n%s", err, stdout)
 		}
 		if status, ok := a["status"].(float64); ok && status >= 400 {
 			t.Errorf("quick start got a problem: %v", a)
@@ -74,9 +58,73 @@ func TestREADMEQuickStart(t *testing.T) {
 	}
 }
 
-// quickStart returns the README's shell block that drives the API (the one
-// that sets RB).
-func quickStart(t *testing.T, readme string) string {
+// TestREADMECommandLine runs the README's flow with the CLI alone as
+// written, against a server started as for the quick start: the ringback
+// on its PATH (bin/ringback, where `make run` builds it) is this test
+// binary as main, so it is the code under test. Only the server's address
+// is changed. The callback must end completed after one attempt, and the
+// queue's statistics count it.
+func TestREADMECommandLine(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skipf("the script needs bash: %v", err)
+	}
+	dir := t.TempDir()
+	httpAddr := startServerProcess(t, dir)
+	script := readmeScript(t, "RINGBACK_ADDR=http://127.0.0.1:8080\n", "RINGBACK_ADDR=http://"+httpAddr+"\n")
+	self, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	wrapper := "#!/bin/sh\nRINGBACK_TEST_AS_MAIN=1 exec '" + strings.ReplaceAll(self, "'", `'\''`) + "' \"$@\"\n"
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "ringback"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := runScript(t, "the command-line flow", dir, script)
+	wantLine(t, "offers list", out, `\d+ \d+ \d+ 1`)
+	wantLine(t, "callback complete", out, `Callback \d+ completed\.`)
+	wantLine(t, "callback get", out, "State: completed")
+	wantLine(t, "callback get", out, "Attempts: 1")
+	wantLine(t, "callback get", out, "Comment: rebooked delivery")
+	wantLine(t, "queue stats", out, "Completed: 1")
+}
+
+// readmeScript returns the README's shell block that sets the server's
+// address as addr does (a whole line), with newAddr instead.
+func readmeScript(t *testing.T, addr, newAddr string) string {
+	t.Helper()
+	script := shBlock(t, "../../README.md", addr)
+	return strings.Replace(script, addr, newAddr, 1)
+}
+
+// runScript runs a README script with bash -e -o pipefail in dir, jq on
+// its PATH and no RINGBACK_ settings but the script's own, and returns
+// what it printed.
+func runScript(t *testing.T, what, dir, script string) string {
+	t.Helper()
+	cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", script)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RINGBACK_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if jq := jqDir(t); jq != "" {
+		cmd.Env = append(cmd.Env, "PATH="+jq+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", what, err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// shBlock returns the README's first shell block that holds marker.
+func shBlock(t *testing.T, readme, marker string) string {
 	t.Helper()
 	b, err := os.ReadFile(readme)
 	if err != nil {
@@ -84,11 +132,11 @@ func quickStart(t *testing.T, readme string) string {
 	}
 	for _, block := range strings.Split(string(b), "```sh\n")[1:] {
 		body, _, closed := strings.Cut(block, "```")
-		if closed && strings.Contains(body, "RB=") {
+		if closed && strings.Contains(body, marker) {
 			return body
 		}
 	}
-	t.Fatalf("%s has no sh block that sets RB", readme)
+	t.Fatalf("%s has no sh block with %q: update this test", readme, marker)
 	return ""
 }
 
