@@ -188,7 +188,7 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 			return 0, err
 		}
 		active := 0
-		for _, s := range t.Callbacks {
+		for _, s := range t.Callbacks.kept() {
 			if s.c != nil && s.c.Queue == q.ID && !s.c.Status.Terminal() {
 				active++
 			}

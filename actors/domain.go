@@ -196,7 +196,7 @@ func (dc *domainCallbacks) UnmarshalJSON(b []byte) error {
 // order.
 func (d *Domain) callbacks() iter.Seq[*Callback] {
 	return func(yield func(*Callback) bool) {
-		for _, slot := range *d.table {
+		for _, slot := range d.table.kept() {
 			if slot.c != nil && slot.c.Domain == d.ID && !yield(slot.c) {
 				return
 			}
@@ -208,10 +208,8 @@ func (d *Domain) callbacks() iter.Seq[*Callback] {
 // nil. The tenant's table holds every callback; one waits here when it
 // says so (a transferred callback says so from when it is added here).
 func (d *Domain) callback(id CallbackID) *Callback {
-	if t := *d.table; uint64(id) < uint64(len(t)) {
-		if c := t[id].c; c != nil && c.Domain == d.ID {
-			return c
-		}
+	if s := d.table.lookup(id); s != nil && s.c != nil && s.c.Domain == d.ID {
+		return s.c
 	}
 	return nil
 }

@@ -436,7 +436,7 @@ func Restore(b []byte) (e *Engine, err error) {
 		if t == nil || e.Tenants[t.ID] != nil || t.ID == 0 {
 			return nil, fmt.Errorf("actors: snapshot damaged: tenant image %d has no tenant, or a repeated one", i)
 		}
-		if t.Domains == nil || t.Users == nil || t.Queues == nil || t.Callbacks == nil {
+		if t.Domains == nil || t.Users == nil || t.Queues == nil || t.Callbacks.slots == nil {
 			return nil, fmt.Errorf("actors: snapshot damaged: tenant %d lacks its domains, users, queues or callback index", t.ID)
 		}
 		t.routing = make(map[DomainID]*Domain, len(img.Domains))

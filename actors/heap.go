@@ -55,14 +55,15 @@ type callbackSlot struct {
 // each move writes one place into the table, not two.
 const lineArity = 4
 
-func (h *callbackHeap) push(c *Callback, tab []callbackSlot) {
+func (h *callbackHeap) push(c *Callback, tab *callbackTable) {
 	*h = append(*h, lineKey{})
 	h.up(len(*h)-1, keyOf(c), tab)
 }
 
-func (h *callbackHeap) remove(c *Callback, tab []callbackSlot) {
-	i := int(tab[c.ID].heapIdx)
-	tab[c.ID].heapIdx = -1
+func (h *callbackHeap) remove(c *Callback, tab *callbackTable) {
+	s := tab.at(c.ID)
+	i := int(s.heapIdx)
+	s.heapIdx = -1
 	n := len(*h) - 1
 	last := (*h)[n]
 	(*h)[n] = lineKey{}
@@ -78,14 +79,14 @@ func (h *callbackHeap) remove(c *Callback, tab []callbackSlot) {
 }
 
 // place puts k at i and records where it is.
-func (h callbackHeap) place(i int, k lineKey, tab []callbackSlot) {
+func (h callbackHeap) place(i int, k lineKey, tab *callbackTable) {
 	h[i] = k
-	tab[k.id].heapIdx = int32(i)
+	tab.at(CallbackID(k.id)).heapIdx = int32(i)
 }
 
 // up fills the hole at i with k, moving the parents that k comes before
 // down.
-func (h callbackHeap) up(i int, k lineKey, tab []callbackSlot) {
+func (h callbackHeap) up(i int, k lineKey, tab *callbackTable) {
 	for i > 0 {
 		p := (i - 1) / lineArity
 		if !k.before(&h[p]) {
@@ -99,7 +100,7 @@ func (h callbackHeap) up(i int, k lineKey, tab []callbackSlot) {
 
 // down fills the hole at i with k, moving the first of the children up
 // while it comes before k.
-func (h callbackHeap) down(i int, k lineKey, tab []callbackSlot) {
+func (h callbackHeap) down(i int, k lineKey, tab *callbackTable) {
 	n := len(h)
 	for {
 		first := lineArity*i + 1

@@ -9,23 +9,23 @@ import (
 
 // lineFixture is a waiting line of n callbacks in a callback table, with
 // random priorities and due times from a seeded source.
-func lineFixture(n int, rng *rand.Rand) (callbackHeap, []callbackSlot, []*Callback) {
-	tab := make([]callbackSlot, n+1)
+func lineFixture(n int, rng *rand.Rand) (callbackHeap, *callbackTable, []*Callback) {
+	tab := &callbackTable{slots: make([]callbackSlot, n+1)}
 	cbs := make([]*Callback, n+1)
 	var h callbackHeap
 	for id := 1; id <= n; id++ {
 		c := &Callback{ID: CallbackID(id), Priority: int32(rng.IntN(3)), Due: int64(rng.IntN(1000))}
-		cbs[id], tab[id].c = c, c
+		cbs[id], tab.slots[id].c = c, c
 		h.push(c, tab)
 	}
 	return h, tab, cbs
 }
 
 // checkLine fails unless h is a heap whose places the table records.
-func checkLine(t *testing.T, h callbackHeap, tab []callbackSlot) {
+func checkLine(t *testing.T, h callbackHeap, tab *callbackTable) {
 	t.Helper()
 	for i := range h {
-		if got := tab[h[i].id].heapIdx; int(got) != i {
+		if got := tab.slots[h[i].id].heapIdx; int(got) != i {
 			t.Fatalf("callback %d is at %d, the table says %d", h[i].id, i, got)
 		}
 		for c := lineArity*i + 1; c < min(lineArity*i+1+lineArity, len(h)); c++ {
@@ -48,7 +48,7 @@ func TestLineHeapOrder(t *testing.T) {
 		for _, id := range rng.Perm(n)[:n/3] {
 			c := cbs[id+1]
 			h.remove(c, tab)
-			if tab[c.ID].heapIdx != -1 {
+			if tab.slots[c.ID].heapIdx != -1 {
 				t.Fatalf("removed callback %d still has a place", c.ID)
 			}
 			checkLine(t, h, tab)
@@ -74,7 +74,7 @@ func TestLineHeapOrder(t *testing.T) {
 			if head != k {
 				t.Fatalf("n=%d: pop %d gave %+v, want %+v", n, i, head, k)
 			}
-			h.remove(tab[head.id].c, tab)
+			h.remove(tab.slots[head.id].c, tab)
 			checkLine(t, h, tab)
 		}
 	}
@@ -95,7 +95,7 @@ func BenchmarkLineHeap(b *testing.B) {
 			}
 			due := int64(n)
 			for b.Loop() {
-				c := tab[h[0].id].c
+				c := tab.slots[h[0].id].c
 				h.remove(c, tab)
 				due++
 				c.Due = due

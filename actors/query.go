@@ -43,7 +43,7 @@ func (t *Tenant) CallbackPosition(by Principal, id CallbackID) (Callback, int, t
 	if err != nil {
 		return Callback{}, 0, 0, err
 	}
-	d := t.routing[t.Callbacks[id].domain]
+	d := t.routing[t.Callbacks.lookup(id).domain]
 	pos, ewt := d.position(d.callback(id))
 	return c, pos, ewt, nil
 }
@@ -111,9 +111,11 @@ func (t *Tenant) DomainReport(by Principal, did DomainID, now time.Time) (QueueR
 // EachCallback calls fn, in identifier order, for every callback the
 // principal may see (for export and lists).
 func (t *Tenant) EachCallback(by Principal, fn func(Callback)) {
-	for id := CallbackID(1); int(id) < len(t.Callbacks); id++ {
-		if c, err := t.Callback(by, id); err == nil {
-			fn(c)
+	for id, s := range t.Callbacks.kept() {
+		if s.c != nil {
+			if c, err := t.Callback(by, id); err == nil {
+				fn(c)
+			}
 		}
 	}
 }

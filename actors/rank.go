@@ -110,7 +110,7 @@ func (r *rankIndex) len() int {
 // enter puts a callback in the line's heap (and its index, once it has
 // one).
 func (l *line) enter(c *Callback) {
-	l.waiting.push(c, *l.table)
+	l.waiting.push(c, l.table)
 	if l.rank != nil {
 		l.rank.insert(keyOf(c))
 	}
@@ -118,14 +118,14 @@ func (l *line) enter(c *Callback) {
 
 // leave takes a callback out of the line's heap (and its index).
 func (l *line) leave(c *Callback) {
-	l.waiting.remove(c, *l.table)
+	l.waiting.remove(c, l.table)
 	if l.rank != nil {
 		l.rank.remove(keyOf(c))
 	}
 }
 
 // first is the line's next callback; the line must not be empty.
-func (l *line) first() *Callback { return (*l.table)[l.waiting[0].id].c }
+func (l *line) first() *Callback { return l.table.at(CallbackID(l.waiting[0].id)).c }
 
 // ahead is how many of the line's waiting callbacks come before c.
 func (l *line) ahead(c *Callback) int {

@@ -62,7 +62,7 @@ func TestRankPositions(t *testing.T) {
 									scan++
 								}
 							}
-							if got := l.ahead((*l.table)[w.id].c); got != scan {
+							if got := l.ahead(l.table.at(CallbackID(w.id)).c); got != scan {
 								t.Fatalf("seed %d step %d: callback %d: %d ahead, the line says %d", seed, i, w.id, got, scan)
 							}
 							checked++

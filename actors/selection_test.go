@@ -286,8 +286,8 @@ func agentOf(t *Tenant, id UserID) *Agent {
 // callbacksIn lists the tenant's callbacks with one of the statuses, in id order.
 func callbacksIn(t *Tenant, st ...CallbackStatus) []*Callback {
 	var out []*Callback
-	for id := CallbackID(1); int(id) < len(t.Callbacks); id++ {
-		if c := t.Callbacks[id].c; c != nil && slices.Contains(st, c.Status) { // nil: forgotten
+	for _, s := range t.Callbacks.kept() {
+		if c := s.c; c != nil && slices.Contains(st, c.Status) { // nil: forgotten
 			out = append(out, c)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -208,40 +209,90 @@ func (t *Tenant) domain(id DomainID) *Domain {
 
 // setCallbackDomain records where a callback waits now.
 func (t *Tenant) setCallbackDomain(c *Callback, d DomainID) {
-	if uint64(c.ID) >= uint64(len(t.Callbacks)) {
-		t.Callbacks = append(t.Callbacks, make([]callbackSlot, int(c.ID)+1-len(t.Callbacks))...)
-	}
-	t.Callbacks[c.ID].c, t.Callbacks[c.ID].domain = c, d
+	s := t.Callbacks.grow(c.ID)
+	s.c, s.domain = c, d
 }
 
 // callbackDomain says where a callback waits, or false if there is no
 // such callback.
 func (t *Tenant) callbackDomain(id CallbackID) (DomainID, bool) {
-	if uint64(id) < uint64(len(t.Callbacks)) {
-		if d := t.Callbacks[id].domain; d != 0 {
-			return d, true
-		}
+	if s := t.Callbacks.lookup(id); s != nil && s.domain != 0 {
+		return s.domain, true
 	}
 	return 0, false
 }
 
-// callbackTable is every callback of a tenant by identifier (none at 0):
-// callbacks are numbered from 1 and keep their slot while the tenant
-// exists, so the table is dense; a forgotten callback's slot is empty
-// (no callback, domain 0). It is shared with the tenant's domains
-// (Domain.callback, line.enter), which run one at a time on the tenant's
-// goroutine. Only the domains are encoded: its JSON is an object from
-// identifier to domain, keys in the order encoding/json gives a map's; a
-// restore finds the callbacks themselves in their domains (reindex).
-type callbackTable []callbackSlot
+// callbackTable is every callback of a tenant by identifier: callbacks
+// are numbered from 1 and keep their slot while the tenant exists, so the
+// table is dense; a forgotten callback's slot is empty (no callback,
+// domain 0). Forgetting goes oldest first (Tenant.forget), so the
+// forgotten callbacks are the table's first ones, and once they are half
+// of it the table lets them go: slots[i] is callback base+i, and those up
+// to base are forgotten (slots[0] is never a callback). It is shared with
+// the tenant's domains (Domain.callback, line.enter), which run one at a
+// time on the tenant's goroutine. Only the domains are encoded: its JSON is
+// an object from identifier to domain, keys in the order encoding/json
+// gives a map's, forgotten callbacks left out, so that it is the same
+// whatever base is; a restore finds the callbacks themselves in their
+// domains (reindex).
+type callbackTable struct {
+	base  CallbackID
+	slots []callbackSlot
+}
+
+// at is a callback's slot; the callback must be kept.
+func (c *callbackTable) at(id CallbackID) *callbackSlot { return &c.slots[id-c.base] }
+
+// lookup is the slot of a callback, or nil when it was never numbered or
+// has been let go of.
+func (c *callbackTable) lookup(id CallbackID) *callbackSlot {
+	if id > c.base && uint64(id-c.base) < uint64(len(c.slots)) {
+		return &c.slots[id-c.base]
+	}
+	return nil
+}
+
+// grow returns the slot of a callback being numbered.
+func (c *callbackTable) grow(id CallbackID) *callbackSlot {
+	if n := int(id-c.base) + 1; n > len(c.slots) {
+		c.slots = append(c.slots, make([]callbackSlot, n-len(c.slots))...)
+	}
+	return &c.slots[id-c.base]
+}
+
+// kept yields the callbacks not let go of, forgotten ones among them, in
+// identifier order.
+func (c *callbackTable) kept() iter.Seq2[CallbackID, *callbackSlot] {
+	return func(yield func(CallbackID, *callbackSlot) bool) {
+		for i := 1; i < len(c.slots); i++ {
+			if !yield(c.base+CallbackID(i), &c.slots[i]) {
+				return
+			}
+		}
+	}
+}
+
+// forgotten says the callbacks up to id are forgotten, and lets their
+// slots go once they are half the table (a copy of the rest: what the
+// copy costs, the slots it drops have paid for).
+func (c *callbackTable) forgotten(id CallbackID) {
+	if id <= c.base || uint64(id-c.base) < uint64(len(c.slots)/2) {
+		return
+	}
+	rest := []callbackSlot{{}}
+	if drop := uint64(id - c.base); drop < uint64(len(c.slots)) {
+		rest = append(rest, c.slots[drop+1:]...)
+	}
+	c.slots, c.base = rest, id
+}
 
 // Len is the number of callbacks ever numbered, forgotten ones included.
-func (c callbackTable) Len() int { return max(len(c)-1, 0) }
+func (c *callbackTable) Len() int { return max(int(c.base)+len(c.slots)-1, 0) }
 
 // Kept is the number of callbacks held: Len less the forgotten ones.
-func (c callbackTable) Kept() int {
+func (c *callbackTable) Kept() int {
 	n := 0
-	for _, s := range c {
+	for _, s := range c.kept() {
 		if s.domain != 0 {
 			n++
 		}
@@ -250,9 +301,13 @@ func (c callbackTable) Kept() int {
 }
 
 func (c callbackTable) MarshalJSON() ([]byte, error) {
-	ids := make([]string, 0, c.Len())
-	for id := 1; id < len(c); id++ {
-		ids = append(ids, strconv.Itoa(id))
+	first := 1
+	for first < len(c.slots) && c.slots[first].domain == 0 {
+		first++ // forgotten
+	}
+	ids := make([]string, 0, max(len(c.slots)-first, 0))
+	for i := first; i < len(c.slots); i++ {
+		ids = append(ids, strconv.FormatUint(uint64(c.base)+uint64(i), 10))
 	}
 	slices.Sort(ids)
 	b := []byte{'{'}
@@ -260,24 +315,34 @@ func (c callbackTable) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		n, _ := strconv.Atoi(id)
+		n, _ := strconv.ParseUint(id, 10, 64)
 		b = append(strconv.AppendQuote(b, id), ':')
-		b = strconv.AppendUint(b, uint64(c[n].domain), 10)
+		b = strconv.AppendUint(b, uint64(c.slots[CallbackID(n)-c.base].domain), 10)
 	}
 	return append(b, '}'), nil
 }
 
+// UnmarshalJSON reads the callbacks from the first kept one on; snapshots
+// written before forgotten callbacks were left out name those with
+// domain 0. reindex checks the first one against Tenant.Forgotten.
 func (c *callbackTable) UnmarshalJSON(b []byte) error {
 	var m map[CallbackID]DomainID
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	*c = make(callbackTable, len(m)+1)
+	if _, ok := m[0]; ok {
+		return fmt.Errorf("actors: callback index: callback 0 (callbacks are numbered from 1)")
+	}
+	c.base = 0
+	if len(m) > 0 {
+		c.base = slices.Min(slices.Collect(maps.Keys(m))) - 1
+	}
+	c.slots = make([]callbackSlot, len(m)+1)
 	for id, d := range m {
-		if id == 0 || int(id) > len(m) {
-			return fmt.Errorf("actors: callback index: callback %d in domain %d (callbacks are numbered 1 to %d)", id, d, len(m))
+		if uint64(id-c.base) > uint64(len(m)) {
+			return fmt.Errorf("actors: callback index: callback %d in domain %d (callbacks are numbered %d to %d)", id, d, c.base+1, int(c.base)+len(m))
 		}
-		(*c)[id].domain = d
+		c.slots[id-c.base].domain = d
 	}
 	return nil
 }
@@ -326,7 +391,7 @@ func (t *Tenant) reindex() error {
 			if d, ok := t.callbackDomain(id); !ok || d != did || c == nil || c.ID != id || c.Domain != did {
 				return fmt.Errorf("actors: snapshot damaged: tenant %d: callback %d is not where the callback index says", t.ID, id)
 			}
-			t.Callbacks[id].c = c
+			t.Callbacks.at(id).c = c
 		}
 		d.Callbacks.restored = nil
 		for _, id := range sortedKeys(d.Agents) {
@@ -336,7 +401,11 @@ func (t *Tenant) reindex() error {
 			}
 		}
 	}
-	for id, slot := range t.Callbacks {
+	if t.Callbacks.base > t.Forgotten {
+		return fmt.Errorf("actors: snapshot damaged: tenant %d: its callback index starts after callback %d, the last forgotten one", t.ID, t.Forgotten)
+	}
+	t.Callbacks.forgotten(t.Forgotten)
+	for id, slot := range t.Callbacks.kept() {
 		if slot.domain != 0 && slot.c == nil {
 			return fmt.Errorf("actors: snapshot damaged: tenant %d: callback %d of domain %d is missing from it", t.ID, id, slot.domain)
 		}
@@ -1421,8 +1490,8 @@ func (t *Tenant) forget(now int64, apply bool) (freed int64) {
 		return 0
 	}
 	id := t.Forgotten + 1
-	for ; int(id) < len(t.Callbacks); id++ {
-		s := &t.Callbacks[id]
+	for ; id <= CallbackID(t.Callbacks.Len()); id++ {
+		s := t.Callbacks.at(id)
 		if c := s.c; c != nil {
 			if !c.Status.Terminal() || now-c.Created < keep {
 				break
@@ -1436,6 +1505,7 @@ func (t *Tenant) forget(now int64, apply bool) (freed int64) {
 	if apply {
 		t.Forgotten = id - 1
 		t.StorageUsed -= freed
+		t.Callbacks.forgotten(t.Forgotten)
 	}
 	return freed
 }

@@ -373,6 +373,9 @@ func TestRecordRetention(t *testing.T) {
 	if tn.Forgotten != ids[2] || tn.StorageUsed != 78 || tn.Usage().StorageBytes != 78 {
 		t.Fatalf("after a tick: forgotten through %d, %d bytes used; want through %d and 78", tn.Forgotten, tn.StorageUsed, ids[2])
 	}
+	if tn.Callbacks.base != ids[2] || tn.Callbacks.Len() != 4 || tn.Callbacks.Kept() != 1 {
+		t.Fatalf("three of four forgotten: the table keeps slots from %d, Len %d, Kept %d; want from %d, 4 and 1", tn.Callbacks.base, tn.Callbacks.Len(), tn.Callbacks.Kept(), ids[2])
+	}
 	if _, err := tn.Callback(AsUser(TenantAdmin), ids[1]); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a forgotten callback reads %v, want not found", err)
 	}
