@@ -62,8 +62,8 @@ func auditBy(a api.AuditView) string {
 func errorsCommand() *cobra.Command {
 	f := &clientFlags{}
 	return single(f, listCommand(f, "errors", "The tenant's recently refused requests on this server (developers)", "/v1/errors/recent",
-		[]string{"TIME", "STATUS", "TITLE", "DETAIL"}, func(e api.RecentError) []string {
-			return []string{e.At.Format(time.RFC3339), strconv.Itoa(e.Status), e.Title, dash(e.Detail)}
+		[]string{"TIME", "STATUS", "REQUEST", "TITLE", "DETAIL"}, func(e api.RecentError) []string {
+			return []string{e.At.Format(time.RFC3339), strconv.Itoa(e.Status), e.Method + " " + e.Path, e.Title, dash(e.Detail)}
 		}))
 }
 

@@ -56,11 +56,9 @@ func TestCLIDailyFlow(t *testing.T) {
 	}
 	c.json(testOperatorToken, &tenant, "tenant", "create", "Initech", "--admin-email", "bill@initech.test", "--admin-first-name", "Bill")
 	admin := tenant.APIKey
-	out := c.must(admin, "key", "test")
-	wantLine(t, "key test", out, fmt.Sprintf("Tenant: %d", tenant.ID))
-	wantLine(t, "key test", out, "Key of: User 1")
-	wantLine(t, "key test", out, "Roles: administrator")
-	out = c.must(admin, "organization")
+	_, _, err := c.run(admin, "key", "test")
+	problem(err, http.StatusForbidden, "key test without the developer API")
+	out := c.must(admin, "organization")
 	wantLine(t, "organization", out, "Company: Initech")
 	wantLine(t, "organization", out, "Domains: 1 of 50")
 	wantLine(t, "organization", out, "Features: reportsExport, scheduledCallbacks, transfers")
@@ -127,7 +125,6 @@ func TestCLIDailyFlow(t *testing.T) {
 	}
 	channel := strconv.Itoa(int(web.ID))
 	wantLine(t, "channel list", c.must(admin, "channel", "list"), channel+" web form 2")
-	wantLine(t, "key test with the channel's key", c.must(web.APIKey, "key", "test"), "Key of: Channel "+channel)
 	var walkIn api.CallbackView
 	c.json(web.APIKey, &walkIn, "callback", "create", "--queue", queue, "--number", "+15550100", "--name", "Walk-in")
 	if walkIn.State != "queued" || !slices.Equal(walkIn.DomainIDs, []uint32{2}) {
@@ -217,7 +214,7 @@ func TestCLIDailyFlow(t *testing.T) {
 	if out := c.must(dana, "offers", "reject", rejected); out != "Offer "+rejected+" rejected.\n" {
 		t.Fatalf("offers reject = %q", out)
 	}
-	_, _, err := c.run(dana, "offers", "accept", rejected)
+	_, _, err = c.run(dana, "offers", "accept", rejected)
 	problem(err, http.StatusConflict, "accepting a rejected offer")
 
 	// Supervisors and developers: who did what, and what was refused.
@@ -237,15 +234,23 @@ func TestCLIDailyFlow(t *testing.T) {
 	_, _, err = c.run(admin, "errors")
 	problem(err, http.StatusForbidden, "errors without the developer API")
 	c.must(testOperatorToken, "tenant", "update", strconv.Itoa(int(tenant.ID)), "--feature", "developerApi=true")
+	out = c.must(admin, "key", "test")
+	wantLine(t, "key test", out, fmt.Sprintf("Tenant: %d", tenant.ID))
+	wantLine(t, "key test", out, "Key of: User 1")
+	wantLine(t, "key test", out, "Roles: administrator")
+	_, _, err = c.run(web.APIKey, "key", "test")
+	problem(err, http.StatusForbidden, "key test with a channel's key (not a developer)")
 	_, _, err = c.run(admin, "callback", "get", "999")
 	problem(err, http.StatusNotFound, "a callback that does not exist")
 	out = c.must(admin, "errors")
-	wantLine(t, "errors", out, `\S+ 403 forbidden feature: developerApi is not enabled for this tenant`)
-	wantLine(t, "errors", out, `\S+ 404 not found callbackId: no such object`)
+	wantLine(t, "errors", out, `\S+ 409 POST /v1/offers/\d+/accept conflict path.offerId: this offer is not current for the caller`)
+	wantLine(t, "errors", out, `\S+ 403 GET /v1/errors/recent forbidden feature: developerApi is not enabled for this tenant`)
+	wantLine(t, "errors", out, `\S+ 404 GET /v1/callbacks/999 not found callbackId: no such object`)
+	wantLine(t, "errors", out, `\S+ 403 POST /v1/api-keys/test forbidden role: no role permits this action here`)
 	var recent []api.RecentError
 	c.json(admin, &recent, "errors")
-	if len(recent) != 2 || recent[1].Status != 404 {
-		t.Fatalf("errors --json = %+v, want the 403 and the 404", recent)
+	if len(recent) != 5 || recent[4].Status != 404 || recent[4].Path != "/v1/callbacks/999" {
+		t.Fatalf("errors --json = %+v, want two 403s of key test, the 409, the 403 of errors and the 404", recent)
 	}
 
 	// Folders and access groups come and go.

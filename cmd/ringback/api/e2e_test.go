@@ -933,3 +933,46 @@ func TestDomainStatistics(t *testing.T) {
 	}
 	s.must("GET", "/v1/domains/999/realtime-statistics", f.admin, nil, nil, 404)
 }
+
+// TestRecentErrorsKeepEveryRefusal: a developer sees every refused request
+// of their tenant, whatever refused it (huma's validation, a handler's own
+// check, the core, on huma's path or the fast create's), with its method,
+// path and fields; not the requests that succeeded, nor another tenant's.
+func TestRecentErrorsKeepEveryRefusal(t *testing.T) {
+	s := startServer(t)
+	f, other := s.tenant("acme"), s.tenant("globex")
+	s.must("PATCH", fmt.Sprintf("/v1/tenants/%d", f.id), opToken, map[string]any{"features": map[string]bool{"developerApi": true}}, nil, 200)
+	served := s.srv.fastServed.Load()
+	s.must("POST", "/v1/callbacks", f.admin, `{"queueId":"one"}`, nil, 422)
+	s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": 999, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol"}, nil, 404)
+	if s.srv.fastServed.Load() == served {
+		t.Fatal("the unknown queue's create did not take the fast path: this test no longer covers it")
+	}
+	s.must("POST", "/v1/callbacks", f.admin, map[string]any{"queueId": f.queue, "callbackNumbers": []string{"+15550100"}, "callbackUserName": "Carol",
+		"callbackScheduledTime": "2001-01-01T00:00:00Z"}, nil, 422)
+	s.must("PATCH", "/v1/callbacks/77", f.admin, map[string]any{"priority": 3}, nil, 404)
+	s.must("GET", "/v1/queues", f.admin, nil, nil, 200)
+	s.must("GET", "/v1/callbacks/5", other.admin, nil, nil, 404)
+
+	var recent []RecentError
+	s.must("GET", "/v1/errors/recent", f.admin, nil, &recent, 200)
+	want := []struct {
+		method, path string
+		status       int
+		field        string
+	}{
+		{"POST", "/v1/callbacks", 422, "body.queueId: "},
+		{"POST", "/v1/callbacks", 404, "queueId: no such object"},
+		{"POST", "/v1/callbacks", 422, "body.callbackScheduledTime: is in the past"},
+		{"PATCH", "/v1/callbacks/77", 404, "callbackId: no such object"},
+	}
+	if len(recent) != len(want) {
+		t.Fatalf("recent errors = %+v, want %d", recent, len(want))
+	}
+	for i, w := range want {
+		r := recent[i]
+		if r.Method != w.method || r.Path != w.path || r.Status != w.status || !strings.Contains(r.Detail, w.field) || r.Title == "" {
+			t.Errorf("recent error %d = %+v, want %s %s %d naming %q", i, r, w.method, w.path, w.status, w.field)
+		}
+	}
+}

@@ -119,8 +119,11 @@ func (s *Server) fastCreate(w http.ResponseWriter, r *http.Request) bool {
 	if err == nil && s.writeCreated(w, r, out) {
 		return true
 	}
-	hctx := humago.NewContext(op, r, w)
+	hctx := huma.Context(humago.NewContext(op, r, w))
 	if err != nil {
+		rec := s.refusals(hctx, c.tenant)
+		defer rec.keep()
+		hctx = rec
 		// As huma.Register answers a handler's error.
 		var he huma.HeadersError
 		if errors.As(err, &he) {

@@ -68,11 +68,14 @@ func (s *Server) miscRoutes() {
 		func(ctx context.Context, _ *struct{}) (*struct{ Body Health }, error) {
 			return &struct{ Body Health }{Body: Health{Status: "ok", Leader: s.o.Node.IsLeader(), Ready: s.o.Node.Ready()}}, nil
 		})
-	huma.Register(s.api, operation(http.MethodPost, "/v1/api-keys/test", "test-api-key", "Say whose key this is", http.StatusOK, false),
+	huma.Register(s.api, operation(http.MethodPost, "/v1/api-keys/test", "test-api-key", "Say whose key this is (a developer feature)", http.StatusOK, false),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body WhoAmI }, error) {
 			c := callerOf(ctx)
 			out := &struct{ Body WhoAmI }{Body: WhoAmI{TenantID: uint32(c.tenant)}}
 			err := s.read(ctx, false, func(t *actors.Tenant) error {
+				if err := t.Allowed(c.p, actors.ActDeveloper, nil, 0); err != nil {
+					return s.problem(ctx, err)
+				}
 				if c.p.Kind == actors.PrincipalApp {
 					out.Body.Kind, out.Body.ChannelID = "channel", uint32(c.p.App)
 					return nil

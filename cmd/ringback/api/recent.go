@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,19 +27,21 @@ type recentErrors struct {
 // RecentError is one refused request.
 type RecentError struct {
 	At     time.Time `json:"at"`
+	Method string    `json:"method" example:"POST"`
+	Path   string    `json:"path" example:"/v1/callbacks"`
 	Status int       `json:"status"`
-	Title  string    `json:"title"`
-	Detail string    `json:"detail,omitempty"`
+	Title  string    `json:"title" doc:"the problem's detail" example:"invalid input"`
+	Detail string    `json:"detail,omitempty" doc:"each field named, and why" example:"body.callbackNumbers[0]: must be an E.164 number"`
 }
 
 const recentKeep = 100
 
 func newRecentErrors() *recentErrors { return &recentErrors{byTn: map[actors.TenantID][]RecentError{}} }
 
-func (r *recentErrors) add(t actors.TenantID, at time.Time, status int, title, detail string) {
+func (r *recentErrors) add(t actors.TenantID, e RecentError) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	l := append(r.byTn[t], RecentError{At: at, Status: status, Title: title, Detail: detail})
+	l := append(r.byTn[t], e)
 	if len(l) > recentKeep {
 		l = l[len(l)-recentKeep:]
 	}
@@ -48,6 +54,60 @@ func (r *recentErrors) list(t actors.TenantID) []RecentError {
 	out := make([]RecentError, len(r.byTn[t]))
 	copy(out, r.byTn[t])
 	return out
+}
+
+// refusals is a tenant caller's huma context that keeps the problem the
+// request is answered with in the tenant's recent errors, whatever made
+// it: the core, huma's validation of the request, a handler's own check.
+// Answers that are not problems pass through untouched (an offer stream
+// keeps its flushing writer).
+type refusals struct {
+	humaContext
+	s      *Server
+	tenant actors.TenantID
+	status int
+	body   bytes.Buffer
+}
+
+func (s *Server) refusals(ctx huma.Context, t actors.TenantID) *refusals {
+	return &refusals{humaContext: ctx, s: s, tenant: t}
+}
+
+// humaContext names the embedded context otherwise than its Context
+// method.
+type humaContext = huma.Context
+
+func (r *refusals) SetStatus(code int) {
+	r.status = code
+	r.humaContext.SetStatus(code)
+}
+
+func (r *refusals) BodyWriter() io.Writer {
+	if r.status < http.StatusBadRequest {
+		return r.humaContext.BodyWriter()
+	}
+	return io.MultiWriter(r.humaContext.BodyWriter(), &r.body)
+}
+
+// keep records the answer if it was a problem.
+func (r *refusals) keep() {
+	if r.status < http.StatusBadRequest {
+		return
+	}
+	var p struct {
+		Detail string `json:"detail"`
+		Errors []struct {
+			Location string `json:"location"`
+			Message  string `json:"message"`
+		} `json:"errors"`
+	}
+	_ = json.Unmarshal(r.body.Bytes(), &p)
+	fields := make([]string, 0, len(p.Errors))
+	for _, e := range p.Errors {
+		fields = append(fields, e.Location+": "+e.Message)
+	}
+	r.s.recent.add(r.tenant, RecentError{At: r.s.o.Clock(), Method: r.Method(), Path: r.URL().Path,
+		Status: r.status, Title: p.Detail, Detail: strings.Join(fields, "; ")})
 }
 
 // flights marks idempotency keys whose first request is still running on

@@ -262,7 +262,14 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, status, msg)
 		return
 	}
-	next(huma.WithValue(ctx, callerKey{}, c))
+	ctx = huma.WithValue(ctx, callerKey{}, c)
+	if c.tenant == 0 {
+		next(ctx)
+		return
+	}
+	r := s.refusals(ctx, c.tenant)
+	next(r)
+	r.keep()
 }
 
 // resolveCaller authenticates a request from its Authorization, Host and
@@ -435,26 +442,13 @@ func (s *Server) problem(ctx context.Context, err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		status, msg = http.StatusGatewayTimeout, "the request timed out; retry with the same Idempotency-Key"
 	}
-	var serr huma.StatusError
 	if errors.As(err, &fe) {
-		serr = huma.NewError(status, msg, &huma.ErrorDetail{Location: fe.Field, Message: fe.Reason})
-	} else if status == http.StatusInternalServerError {
+		return huma.NewError(status, msg, &huma.ErrorDetail{Location: fe.Field, Message: fe.Reason})
+	}
+	if status == http.StatusInternalServerError {
 		s.o.Logger.Error("request failed", "err", err)
-		serr = huma.NewError(status, msg)
-	} else {
-		serr = huma.NewError(status, msg)
 	}
-	if c := callerOf(ctx); c.tenant != 0 {
-		s.recent.add(c.tenant, s.o.Clock(), status, serr.Error(), fieldOf(fe))
-	}
-	return serr
-}
-
-func fieldOf(fe *actors.FieldError) string {
-	if fe == nil {
-		return ""
-	}
-	return fe.Field + ": " + fe.Reason
+	return huma.NewError(status, msg)
 }
 
 var bearer = []map[string][]string{{"bearer": {}}}
