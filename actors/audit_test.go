@@ -55,6 +55,59 @@ func TestAuditKeepsNewest(t *testing.T) {
 	}
 }
 
+// TestAuditKeepsConfigurationApartFromWork: a busy stretch of callbacks
+// never pushes out who changed the configuration. Each part keeps its
+// newest auditKeep entries, both read merged oldest first, and a restored
+// snapshot (or one written before the split, a single list) reads the same.
+func TestAuditKeepsConfigurationApartFromWork(t *testing.T) {
+	e, tid, admin, now := newAcme(t)
+	r, _, err := e.Apply(&CreateQueue{Target: admin, Name: "q", Domain: HomeDomain}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueAt := now.UnixNano()
+	for i := range auditKeep + 200 {
+		now = now.Add(time.Second)
+		c, _, err := e.Apply(&CreateCallback{Target: admin, Queue: QueueID(r.ID), CustomerName: "Carol", Numbers: []string{"+1555" + strconv.Itoa(1_000_000+i)}}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.Apply(&CancelCallback{Target: admin, Callback: CallbackID(c.ID)}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries := func(e *Engine) []AuditEntry { return slices.Collect(e.Tenant(tid).Audit.All()) }
+	got := entries(e)
+	config := slices.IndexFunc(got, func(a AuditEntry) bool { return a.Kind == KindCreateQueue })
+	if config < 0 || got[config].At != queueAt || got[config].Object != r.ID {
+		t.Fatalf("the queue's creation is gone from the audit after %d callbacks", auditKeep+200)
+	}
+	activity := 0
+	for i, a := range got {
+		if a.Kind.IsActivity() {
+			activity++
+		}
+		if i > 0 && a.At < got[i-1].At {
+			t.Fatalf("entry %d at %d comes after one at %d: not oldest first", i, a.At, got[i-1].At)
+		}
+	}
+	if activity != auditKeep || got[len(got)-1].Kind != KindCancelCallback {
+		t.Fatalf("%d entries of activity, the last %s; want the newest %d, ending with a cancel", activity, got[len(got)-1].Kind, auditKeep)
+	}
+	if back := entries(restoredCopy(t, e)); !slices.Equal(back, got) {
+		t.Fatalf("a restored snapshot's audit differs: %d entries against %d", len(back), len(got))
+	}
+	// Written before the split: one list, both parts mixed, oldest first.
+	old, _ := json.Marshal([]AuditEntry{{At: 1, Kind: KindCreateCallback}, {At: 2, Kind: KindCreateQueue, Object: 4}, {At: 3, Kind: KindCancelCallback}})
+	var a auditTrail
+	if err := json.Unmarshal(old, &a); err != nil || len(a.config.ring) != 1 || len(a.activity.ring) != 2 {
+		t.Fatalf("the single list decoded as %d configuration and %d activity entries, %v", len(a.config.ring), len(a.activity.ring), err)
+	}
+	if again, _ := json.Marshal(a); string(again) != string(old) {
+		t.Fatalf("re-encoded as %s, want %s", again, old)
+	}
+}
+
 // TestCallbackIdentifiersFit32Bits: once a tenant has given out the last
 // 32-bit callback identifier, a new callback is refused with a limit
 // error and nothing changes.

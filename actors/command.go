@@ -490,6 +490,18 @@ func (DeleteCode) Kind() Kind         { return KindDeleteCode }
 func (DeleteFolder) Kind() Kind       { return KindDeleteFolder }
 func (DeleteGroup) Kind() Kind        { return KindDeleteGroup }
 
+// IsActivity: the kind is the day's work on callbacks and presence, which
+// the audit keeps apart from changes to the configuration (auditTrail).
+func (k Kind) IsActivity() bool {
+	switch k {
+	case KindSetPresence, KindSwitchPosition, KindCreateCallback, KindRescheduleCallback, KindCancelCallback,
+		KindTransferCallback, KindAcceptOffer, KindRejectOffer, KindCompleteCallback, KindFailAttempt,
+		KindSetPriority, KindUpdateCallback, KindTick:
+		return true
+	}
+	return false
+}
+
 // String names a kind after its command type, in the API's style:
 // KindUpdateCallback is "update-callback".
 func (k Kind) String() string {

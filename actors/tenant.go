@@ -483,40 +483,68 @@ type AuditEntry struct {
 	Object uint64    `json:"object,omitempty"` // what the command created, if anything
 }
 
-// auditKeep is how many audit entries a tenant keeps.
+// auditKeep is how many audit entries a tenant keeps of each part.
 const auditKeep = 1000
 
-// auditGrowAll is the audit length from which the ring is given its full
+// auditGrowAll is the audit length from which a ring is given its full
 // size at once.
 const auditGrowAll = 64
 
-// auditTrail is a tenant's newest audit entries: a ring of at most
-// auditKeep entries, so that recording one never copies the others. It is
-// encoded as the list of entries, oldest first.
+// auditTrail is a tenant's newest audit entries in two parts, each a
+// ring of at most auditKeep entries: changes to the configuration (domains,
+// people, keys, queues...) and the day's work (callbacks and presence).
+// Kept apart, a busy hour of callbacks never pushes out who changed a
+// queue. It is encoded as one list, the two merged oldest first, which a
+// decoder splits again by kind.
 type auditTrail struct {
+	config, activity auditRing
+}
+
+// auditRing is one part of the trail: recording an entry never copies the
+// others.
+type auditRing struct {
 	ring   []AuditEntry
 	oldest int // index in ring of the oldest entry once the ring is full
 }
 
 func (a *auditTrail) add(e AuditEntry) {
-	if len(a.ring) < auditKeep {
-		if len(a.ring) == cap(a.ring) && len(a.ring) >= auditGrowAll {
-			// An audit this long keeps growing (entries are only added):
-			// take the whole ring now rather than copy it at every doubling.
-			a.ring = append(make([]AuditEntry, 0, auditKeep), a.ring...)
-		}
-		a.ring = append(a.ring, e)
-		return
+	if e.Kind.IsActivity() {
+		a.activity.add(e)
+	} else {
+		a.config.add(e)
 	}
-	a.ring[a.oldest] = e
-	a.oldest = (a.oldest + 1) % auditKeep
 }
 
-// All yields the entries, oldest first.
+func (r *auditRing) add(e AuditEntry) {
+	if len(r.ring) < auditKeep {
+		if len(r.ring) == cap(r.ring) && len(r.ring) >= auditGrowAll {
+			// A ring this long keeps growing (entries are only added):
+			// take the whole ring now rather than copy it at every doubling.
+			r.ring = append(make([]AuditEntry, 0, auditKeep), r.ring...)
+		}
+		r.ring = append(r.ring, e)
+		return
+	}
+	r.ring[r.oldest] = e
+	r.oldest = (r.oldest + 1) % auditKeep
+}
+
+// at is the ring's i-th entry, oldest first.
+func (r *auditRing) at(i int) *AuditEntry { return &r.ring[(r.oldest+i)%len(r.ring)] }
+
+// All yields the entries of both parts, oldest first (a configuration
+// change before work of the same time).
 func (a *auditTrail) All() iter.Seq[AuditEntry] {
 	return func(yield func(AuditEntry) bool) {
-		for i := range a.ring {
-			if !yield(a.ring[(a.oldest+i)%len(a.ring)]) {
+		c, w := 0, 0
+		for c < len(a.config.ring) || w < len(a.activity.ring) {
+			var e *AuditEntry
+			if w == len(a.activity.ring) || c < len(a.config.ring) && a.config.at(c).At <= a.activity.at(w).At {
+				e, c = a.config.at(c), c+1
+			} else {
+				e, w = a.activity.at(w), w+1
+			}
+			if !yield(*e) {
 				return
 			}
 		}
@@ -524,21 +552,24 @@ func (a *auditTrail) All() iter.Seq[AuditEntry] {
 }
 
 func (a auditTrail) MarshalJSON() ([]byte, error) {
-	if a.ring == nil {
+	if a.config.ring == nil && a.activity.ring == nil {
 		return []byte("null"), nil
 	}
 	return json.Marshal(slices.Collect(a.All()))
 }
 
+// UnmarshalJSON splits the list by kind, keeping the newest auditKeep
+// of each part (snapshots written before the split hold one list of at
+// most auditKeep, of both parts).
 func (a *auditTrail) UnmarshalJSON(b []byte) error {
 	var entries []AuditEntry
 	if err := json.Unmarshal(b, &entries); err != nil {
 		return err
 	}
-	if len(entries) > auditKeep {
-		entries = entries[len(entries)-auditKeep:]
+	*a = auditTrail{}
+	for _, e := range entries {
+		a.add(e)
 	}
-	*a = auditTrail{ring: entries}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,14 +37,21 @@ func single(f *clientFlags, c *cobra.Command) *cobra.Command {
 
 func auditCommand() *cobra.Command {
 	f := &clientFlags{}
-	return single(f, listCommand(f, "audit", "Who changed what, as far as the key may see (supervisors, administrators)", "/v1/audit",
-		[]string{"TIME", "BY", "ACTION", "OBJECT"}, func(a api.AuditView) []string {
-			object := "-"
-			if a.ObjectID != 0 {
-				object = itoa(a.ObjectID)
-			}
-			return []string{a.Time.Format(time.RFC3339), auditBy(a), a.Action, object}
-		}))
+	var category string
+	c := listAt(f, "audit", "Who changed what, as far as the key may see (supervisors, administrators)", func() string {
+		if category == "" {
+			return "/v1/audit"
+		}
+		return "/v1/audit?category=" + url.QueryEscape(category)
+	}, []string{"TIME", "BY", "ACTION", "OBJECT"}, func(a api.AuditView) []string {
+		object := "-"
+		if a.ObjectID != 0 {
+			object = itoa(a.ObjectID)
+		}
+		return []string{a.Time.Format(time.RFC3339), auditBy(a), a.Action, object}
+	})
+	c.Flags().StringVar(&category, "category", "", "configuration (changes to domains, people, keys, queues, codes) or activity (callbacks and presence); both when not given")
+	return single(f, c)
 }
 
 // auditBy names who made an audited change.

@@ -82,10 +82,16 @@ func idAction(f *clientFlags, c *cobra.Command, arg, method, path string, body f
 // listCommand is a command (use, as in "list") that prints the []V that
 // GET path answers as a table: the header, then row(v) for each.
 func listCommand[V any](f *clientFlags, use, short, path string, header []string, row func(V) []string) *cobra.Command {
+	return listAt(f, use, short, func() string { return path }, header, row)
+}
+
+// listAt is listCommand with the path made when the command runs (from
+// its flags).
+func listAt[V any](f *clientFlags, use, short string, path func() string, header []string, row func(V) []string) *cobra.Command {
 	c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
 	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, _ []string) error {
 		var vs []V
-		raw, err := cl.get(cmd.Context(), path, &vs)
+		raw, err := cl.get(cmd.Context(), path(), &vs)
 		if err != nil || f.JSON {
 			return jsonOr(cmd, raw, err)
 		}

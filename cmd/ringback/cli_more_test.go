@@ -224,6 +224,16 @@ func TestCLIDailyFlow(t *testing.T) {
 	wantLine(t, "audit", out, `\S+ user 1 create-app `+channel)
 	wantLine(t, "audit", out, `\S+ channel `+channel+` create-callback `+walkInID)
 	wantLine(t, "audit", out, `\S+ user `+agent+` complete-callback \S+`)
+	out = c.must(admin, "audit", "--category", "configuration")
+	wantLine(t, "audit --category configuration", out, `\S+ user 1 create-queue `+queue)
+	if strings.Contains(out, "callback") {
+		t.Fatalf("audit --category configuration shows work on callbacks:\n%s", out)
+	}
+	out = c.must(admin, "audit", "--category", "activity")
+	wantLine(t, "audit --category activity", out, `\S+ user `+agent+` complete-callback \S+`)
+	if strings.Contains(out, "create-queue") {
+		t.Fatalf("audit --category activity shows configuration:\n%s", out)
+	}
 	var audit []api.AuditView
 	c.json(admin, &audit, "audit")
 	if !slices.ContainsFunc(audit, func(a api.AuditView) bool {

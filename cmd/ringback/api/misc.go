@@ -30,6 +30,10 @@ type WhoAmI struct {
 	Roles     []string `json:"roles,omitempty"`
 }
 
+type auditInput struct {
+	Category string `query:"category" enum:"configuration,activity" doc:"configuration: changes to domains, people, keys, queues, codes (the newest 1,000 kept); activity: callbacks and presence (the newest 1,000 kept, apart, so that a busy hour does not push out the changes). Both when absent."`
+}
+
 // AuditView is one audit entry.
 type AuditView struct {
 	Time      time.Time `json:"time"`
@@ -111,7 +115,7 @@ func (s *Server) miscRoutes() {
 			return &struct{ Body []RecentError }{Body: s.recent.list(c.tenant)}, nil
 		})
 	huma.Register(s.api, operation(http.MethodGet, "/v1/audit", "audit", "Who changed what, as far as the caller may see", http.StatusOK, false),
-		func(ctx context.Context, _ *struct{}) (*struct{ Body []AuditView }, error) {
+		func(ctx context.Context, in *auditInput) (*struct{ Body []AuditView }, error) {
 			c := callerOf(ctx)
 			out := &struct{ Body []AuditView }{Body: []AuditView{}}
 			err := s.read(ctx, false, func(t *actors.Tenant) error {
@@ -119,7 +123,7 @@ func (s *Server) miscRoutes() {
 					return s.problem(ctx, err)
 				}
 				for a := range t.Audit.All() {
-					if !auditVisible(t, c.p, a.By) {
+					if in.Category != "" && a.Kind.IsActivity() != (in.Category == "activity") || !auditVisible(t, c.p, a.By) {
 						continue
 					}
 					out.Body = append(out.Body, AuditView{Time: time.Unix(0, a.At).UTC(), UserID: uint32(a.By.User), ChannelID: uint32(a.By.App),
