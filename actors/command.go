@@ -50,6 +50,7 @@ const (
 	KindDeleteCode
 	KindDeleteFolder
 	KindDeleteGroup
+	KindRenameObject
 )
 
 // Command is one state change. Operator commands ([CreateTenant],
@@ -289,6 +290,26 @@ type DeleteCode struct {
 	Code     CodeID   `json:"code"`
 }
 
+// RenameObject renames a channel application, an access group, a
+// wrap-up code or an away reason, by whoever may delete it. (Domains,
+// queues, folders and users are renamed by their own updates.)
+type RenameObject struct {
+	Target
+	Object Renamable `json:"object"`
+	ID     uint32    `json:"id"` // an AppID, GroupID or CodeID
+	Name   string    `json:"name"`
+}
+
+// Renamable is the kind of object RenameObject renames.
+type Renamable uint8
+
+const (
+	RenameApp Renamable = iota + 1
+	RenameGroup
+	RenameWrapUpCode
+	RenameAwayReason
+)
+
 // CodeKind distinguishes wrap-up codes from away reasons.
 type CodeKind uint8
 
@@ -489,6 +510,7 @@ func (DeleteApp) Kind() Kind          { return KindDeleteApp }
 func (DeleteCode) Kind() Kind         { return KindDeleteCode }
 func (DeleteFolder) Kind() Kind       { return KindDeleteFolder }
 func (DeleteGroup) Kind() Kind        { return KindDeleteGroup }
+func (RenameObject) Kind() Kind       { return KindRenameObject }
 
 // IsActivity: the kind is the day's work on callbacks and presence, which
 // the audit keeps apart from changes to the configuration (auditTrail).
@@ -586,4 +608,5 @@ var commandMakers = [...]func() Command{
 	KindDeleteCode:         func() Command { return new(DeleteCode) },
 	KindDeleteFolder:       func() Command { return new(DeleteFolder) },
 	KindDeleteGroup:        func() Command { return new(DeleteGroup) },
+	KindRenameObject:       func() Command { return new(RenameObject) },
 }

@@ -216,12 +216,14 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		} else if err := t.inDomain(by, "domain", c.Domain); err != nil {
 			return 0, err
 		}
-		if err := validName("name", c.Name, 100); err != nil {
+		if err := validName("name", c.Name, maxCodeNameLen); err != nil {
 			return 0, err
 		}
 		t.Next.Code++
 		t.Codes[t.Next.Code] = &Code{ID: t.Next.Code, Kind: c.CodeKind, Name: c.Name, Domain: c.Domain}
 		return t.created(x, c.Domain, uint64(t.Next.Code)), nil
+	case *RenameObject:
+		return t.rename(x, by, c)
 	case *DeleteCode:
 		code := t.Codes[c.Code]
 		if code == nil || code.Kind != c.CodeKind {
@@ -234,6 +236,50 @@ func (t *Tenant) configObject(x *opCtx, by Principal, cmd TenantCommand) (uint64
 		return t.deleted(x, Event{Domain: code.Domain, Object: uint64(code.ID)}), nil
 	}
 	return 0, invalid("kind", "unknown configuration command %T", cmd)
+}
+
+// rename renames what RenameObject names, once the caller may see and
+// administer it (as for deleting it).
+func (t *Tenant) rename(x *opCtx, by Principal, c *RenameObject) (uint64, error) {
+	var name *string
+	var d DomainID
+	var field string
+	maxLen := maxNameLen
+	switch c.Object {
+	case RenameApp:
+		field = "channelId"
+		if a := t.Apps[AppID(c.ID)]; a != nil {
+			name, d = &a.Name, a.Domain
+		}
+	case RenameGroup:
+		field = "groupId"
+		if g := t.Groups[GroupID(c.ID)]; g != nil {
+			name = &g.Name
+		}
+	case RenameWrapUpCode, RenameAwayReason:
+		field, maxLen = "codeId", maxCodeNameLen
+		kind := WrapUpCode
+		if c.Object == RenameAwayReason {
+			kind = AwayReason
+		}
+		if code := t.Codes[CodeID(c.ID)]; code != nil && code.Kind == kind {
+			name, d = &code.Name, code.Domain
+		}
+	default:
+		return 0, invalid("object", "must be a channel, an access group, a wrap-up code or an away reason")
+	}
+	if name == nil {
+		return 0, notFound(field)
+	}
+	if err := t.administer(by, d, field); err != nil {
+		return 0, err
+	}
+	if err := validName("name", c.Name, maxLen); err != nil {
+		return 0, err
+	}
+	*name = c.Name
+	t.emit(x, Event{Kind: EvObjectUpdated, Domain: d, Object: uint64(c.ID)})
+	return uint64(c.ID), nil
 }
 
 // provision: queues are set up by administrators, and by developers when

@@ -407,6 +407,15 @@ func (s *scenario) command(t *testing.T, td *datadriven.TestData) (Command, stri
 		return c, ""
 	case "delete-folder":
 		return &DeleteFolder{Target: tg, Folder: FolderID(s.id("folder", arg(td, "name", "")))}, ""
+	case "rename": // what=app|group|code|away name=OLD to=NEW
+		what := arg(td, "what", "")
+		ns, object := what, map[string]Renamable{"app": RenameApp, "group": RenameGroup, "code": RenameWrapUpCode, "away": RenameAwayReason}[what]
+		if what == "away" {
+			ns = "code"
+		}
+		id, to := s.id(ns, arg(td, "name", "")), arg(td, "to", "")
+		s.names().put(ns, to, id)
+		return &RenameObject{Target: tg, Object: object, ID: uint32(id), Name: to}, ""
 	case "delete-group":
 		return &DeleteGroup{Target: tg, Group: GroupID(s.id("group", arg(td, "name", "")))}, ""
 	case "delete-code":

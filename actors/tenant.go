@@ -17,6 +17,7 @@ import (
 const (
 	MaxDomainNameLen  = 500
 	maxNameLen        = 500
+	maxCodeNameLen    = 100 // wrap-up codes and away reasons
 	maxNumbers        = 10
 	maxNumberLen      = 32
 	maxDataEntries    = 50
@@ -593,7 +594,7 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 	case *DeleteUser:
 		return 0, t.deleteUser(x, by, c)
 	case *CreateApp, *CreateGroup, *CreateFolder, *UpdateFolder, *CreateQueue, *UpdateQueue, *DeleteQueue, *DeleteApp, *CreateCode, *DeleteCode,
-		*DeleteFolder, *DeleteGroup:
+		*DeleteFolder, *DeleteGroup, *RenameObject:
 		return t.configObject(x, by, c)
 	case *SetPresence:
 		return 0, t.setPresence(x, by, c)

@@ -35,8 +35,9 @@ func channelCommand() *cobra.Command {
 		}
 		return createObject(cmd, f, cl, "/v1/channels", b, "Channel")
 	})
+	rename := renameCommand(f, "Channel", "/v1/channels/", "Rename a channel application")
 	del := deleteCommand(f, "Channel", "/v1/channels/", "Delete a channel application: its key stops working; its callbacks stay")
-	return group("channel", "Manage a tenant's channel applications (API key)", f, list, create, del)
+	return group("channel", "Manage a tenant's channel applications (API key)", f, list, create, rename, del)
 }
 
 // codeCommand is the group for wrap-up codes or away reasons (noun, as in
@@ -55,8 +56,9 @@ func codeCommand(use, noun, path, short string) *cobra.Command {
 		b.Name = args[0]
 		return createObject(cmd, f, cl, path, b, noun)
 	})
+	rename := renameCommand(f, noun, path+"/", "Rename a "+use)
 	del := deleteCommand(f, noun, path+"/", "Delete a "+use+"; closed callbacks keep naming it")
-	return group(use, short, f, list, create, del)
+	return group(use, short, f, list, create, rename, del)
 }
 
 func folderCommand() *cobra.Command {
@@ -139,6 +141,7 @@ func accessGroupCommand() *cobra.Command {
 	apiCommand(f, create, func(cmd *cobra.Command, cl *apiClient, args []string) error {
 		return createObject(cmd, f, cl, "/v1/access-groups", map[string]string{"name": args[0]}, "Access group")
 	})
+	rename := renameCommand(f, "Access group", "/v1/access-groups/", "Rename an access group")
 	del := deleteCommand(f, "Access group", "/v1/access-groups/", "Delete an access group no user is in")
-	return group("access-group", "Manage a tenant's access groups (API key)", f, list, create, del)
+	return group("access-group", "Manage a tenant's access groups (API key)", f, list, create, rename, del)
 }

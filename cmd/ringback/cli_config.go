@@ -28,18 +28,7 @@ func domainCommand() *cobra.Command {
 		return createObject(cmd, f, cl, "/v1/domains", map[string]any{"name": args[0], "parentId": parent}, "Domain")
 	})
 
-	rename := &cobra.Command{Use: "rename DOMAIN_ID NAME", Short: "Rename a domain (Home included)", Args: cobra.ExactArgs(2)}
-	apiCommand(f, rename, func(cmd *cobra.Command, cl *apiClient, args []string) error {
-		id, err := idArg("DOMAIN_ID", args[0])
-		if err != nil {
-			return err
-		}
-		raw, err := cl.send(cmd.Context(), http.MethodPatch, "/v1/domains/"+id, map[string]string{"name": args[1]}, nil)
-		if err != nil {
-			return err
-		}
-		return done(cmd, f, raw, "Domain %s renamed to %q.", id, args[1])
-	})
+	rename := renameCommand(f, "Domain", "/v1/domains/", "Rename a domain (Home included)")
 
 	del := deleteCommand(f, "Domain", "/v1/domains/", "Delete an empty domain")
 	stats := getCommand(f, "stats", "A domain's real-time statistics: its queues the key can see, summed", "DOMAIN_ID",
@@ -50,8 +39,32 @@ func domainCommand() *cobra.Command {
 // deleteCommand is `delete ID` for one kind of object (noun, as in
 // "Domain" or "Wrap-up code"), by DELETE on path+ID.
 func deleteCommand(f *clientFlags, noun, path, short string) *cobra.Command {
-	arg := strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToUpper(noun)) + "_ID"
+	arg := idArgName(noun)
 	return idAction(f, &cobra.Command{Use: "delete " + arg, Short: short}, arg, http.MethodDelete, path+"{id}", nil, noun+" %s deleted.")
+}
+
+// idArgName names the id argument of a kind of object: "Wrap-up code" is
+// WRAP_UP_CODE_ID.
+func idArgName(noun string) string {
+	return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToUpper(noun)) + "_ID"
+}
+
+// renameCommand is `rename ID NAME` for one kind of object (noun, as in
+// "Domain"), by PATCH of its name on path+ID.
+func renameCommand(f *clientFlags, noun, path, short string) *cobra.Command {
+	arg := idArgName(noun)
+	c := &cobra.Command{Use: "rename " + arg + " NAME", Short: short, Args: cobra.ExactArgs(2)}
+	return apiCommand(f, c, func(cmd *cobra.Command, cl *apiClient, args []string) error {
+		id, err := idArg(arg, args[0])
+		if err != nil {
+			return err
+		}
+		raw, err := cl.send(cmd.Context(), http.MethodPatch, path+id, map[string]string{"name": args[1]}, nil)
+		if err != nil {
+			return err
+		}
+		return done(cmd, f, raw, "%s %s renamed to %q.", noun, id, args[1])
+	})
 }
 
 // idAction makes c, whose one argument is an id (arg names it, as in

@@ -266,6 +266,14 @@ func TestCLIDailyFlow(t *testing.T) {
 	// Folders and access groups come and go.
 	group := createdID(t, c.must(admin, "access-group", "create", "Billing"))
 	wantLine(t, "access-group list", c.must(admin, "access-group", "list"), group+" Billing")
+	if out := c.must(admin, "access-group", "rename", group, "Billing and refunds"); out != "Access group "+group+" renamed to \"Billing and refunds\".\n" {
+		t.Fatalf("access-group rename = %q", out)
+	}
+	wantLine(t, "access-group list after the rename", c.must(admin, "access-group", "list"), group+" Billing and refunds")
+	c.must(admin, "channel", "rename", channel, "web chat")
+	wantLine(t, "channel list after the rename", c.must(admin, "channel", "list"), channel+" web chat 2")
+	_, _, err = c.run(admin, "away-reason", "rename", channel, "x")
+	problem(err, http.StatusNotFound, "renaming a channel's id as an away reason")
 	folder := createdID(t, c.must(admin, "folder", "create", "EMEA", "--domain", "2", "--revoke-read", group))
 	wantLine(t, "folder list", c.must(admin, "folder", "list"), folder+" EMEA 2 false "+group)
 	if out := c.must(admin, "folder", "update", folder, "--propagate"); out != "Folder "+folder+" updated.\n" {

@@ -34,9 +34,7 @@ type createDomainInput struct {
 
 type renameDomainInput struct {
 	DomainPath
-	Body struct {
-		Name string `json:"name" minLength:"1" maxLength:"500"`
-	}
+	Body renameBody
 }
 
 type idOutput struct {
@@ -346,10 +344,36 @@ func (s *Server) done(ctx context.Context, build func(actors.Target) actors.Comm
 // deleteRoute registers a tenant DELETE: one command, built from the path
 // parameters I, answering 204.
 func deleteRoute[I any](s *Server, path, id, summary string, build func(actors.Target, *I) actors.Command) {
-	huma.Register(s.api, operation(http.MethodDelete, path, id, summary, http.StatusNoContent, false),
+	commandRoute(s, http.MethodDelete, path, id, summary, build)
+}
+
+// commandRoute registers a tenant operation that is one command, built
+// from its input I, answering 204.
+func commandRoute[I any](s *Server, method, path, id, summary string, build func(actors.Target, *I) actors.Command) {
+	huma.Register(s.api, operation(method, path, id, summary, http.StatusNoContent, false),
 		func(ctx context.Context, in *I) (*struct{}, error) {
 			return s.done(ctx, func(t actors.Target) actors.Command { return build(t, in) })
 		})
+}
+
+// renameBody is the body of a rename.
+type renameBody struct {
+	Name string `json:"name" minLength:"1" maxLength:"500"`
+}
+
+type renameChannelInput struct {
+	ChannelPath
+	Body renameBody
+}
+
+type renameGroupInput struct {
+	GroupPath
+	Body renameBody
+}
+
+type renameCodeInput struct {
+	CodePath
+	Body renameBody
 }
 
 func notFoundAt(loc string) error {
@@ -395,11 +419,9 @@ func (s *Server) configRoutes() {
 				return &actors.CreateDomain{Target: t, Name: in.Body.Name, Parent: actors.DomainID(in.Body.ParentID)}
 			})
 		})
-	huma.Register(s.api, tenantOp(http.MethodPatch, "/v1/domains/{domainId}", "rename-domain", "Rename a domain", http.StatusNoContent),
-		func(ctx context.Context, in *renameDomainInput) (*struct{}, error) {
-			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.RenameDomain{Target: t, Domain: actors.DomainID(in.DomainID), Name: in.Body.Name}
-			})
+	commandRoute(s, http.MethodPatch, "/v1/domains/{domainId}", "rename-domain", "Rename a domain",
+		func(t actors.Target, in *renameDomainInput) actors.Command {
+			return &actors.RenameDomain{Target: t, Domain: actors.DomainID(in.DomainID), Name: in.Body.Name}
 		})
 	deleteRoute(s, "/v1/domains/{domainId}", "delete-domain", "Delete an empty domain",
 		func(t actors.Target, in *DomainPath) actors.Command {
@@ -475,6 +497,10 @@ func (s *Server) configRoutes() {
 		func(ctx context.Context, in *nameInput) (*idOutput, error) {
 			return s.create(ctx, func(t actors.Target) actors.Command { return &actors.CreateGroup{Target: t, Name: in.Body.Name} })
 		})
+	commandRoute(s, http.MethodPatch, "/v1/access-groups/{groupId}", "rename-access-group", "Rename an access group",
+		func(t actors.Target, in *renameGroupInput) actors.Command {
+			return &actors.RenameObject{Target: t, Object: actors.RenameGroup, ID: in.GroupID, Name: in.Body.Name}
+		})
 	deleteRoute(s, "/v1/access-groups/{groupId}", "delete-access-group", "Delete an access group no user is in; queues and folders stop naming it",
 		func(t actors.Target, in *GroupPath) actors.Command {
 			return &actors.DeleteGroup{Target: t, Group: actors.GroupID(in.GroupID)}
@@ -513,6 +539,10 @@ func (s *Server) configRoutes() {
 					return ChannelView{ID: uint32(a.ID), Name: a.Name, DomainID: uint32(a.Domain)}
 				})
 		})
+	commandRoute(s, http.MethodPatch, "/v1/channels/{channelId}", "rename-channel", "Rename a channel application",
+		func(t actors.Target, in *renameChannelInput) actors.Command {
+			return &actors.RenameObject{Target: t, Object: actors.RenameApp, ID: in.ChannelID, Name: in.Body.Name}
+		})
 	deleteRoute(s, "/v1/channels/{channelId}", "delete-channel", "Delete a channel application: its keys stop working; the callbacks it asked for stay",
 		func(t actors.Target, in *ChannelPath) actors.Command {
 			return &actors.DeleteApp{Target: t, App: actors.AppID(in.ChannelID)}
@@ -534,8 +564,13 @@ func (s *Server) configRoutes() {
 	for _, k := range []struct {
 		path, id, one, many string
 		kind                actors.CodeKind
-	}{{"/v1/wrapup-codes", "wrapup-code", "a wrap-up code (a disposition)", "wrap-up codes", actors.WrapUpCode},
-		{"/v1/away-reasons", "away-reason", "an away reason", "away reasons", actors.AwayReason}} {
+		rename              actors.Renamable
+	}{{"/v1/wrapup-codes", "wrapup-code", "a wrap-up code (a disposition)", "wrap-up codes", actors.WrapUpCode, actors.RenameWrapUpCode},
+		{"/v1/away-reasons", "away-reason", "an away reason", "away reasons", actors.AwayReason, actors.RenameAwayReason}} {
+		commandRoute(s, http.MethodPatch, k.path+"/{codeId}", "rename-"+k.id, "Rename "+k.one,
+			func(t actors.Target, in *renameCodeInput) actors.Command {
+				return &actors.RenameObject{Target: t, Object: k.rename, ID: in.CodeID, Name: in.Body.Name}
+			})
 		huma.Register(s.api, tenantOp(http.MethodPost, k.path, "create-"+k.id, "Create "+k.one, http.StatusCreated),
 			func(ctx context.Context, in *codeInput) (*idOutput, error) {
 				return s.create(ctx, func(t actors.Target) actors.Command {
