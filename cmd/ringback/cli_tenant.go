@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -134,9 +135,18 @@ func terms(l api.LimitsBody, u api.UsageView, features map[string]bool, p api.Po
 		"Domains", fmt.Sprintf("%d of %d", u.Domains, l.MaxDomains),
 		"Storage", fmt.Sprintf("%d of %d bytes", u.StorageBytes, l.StorageQuotaBytes),
 		"Features", dash(strings.Join(on, ", ")),
-		"Policy", fmt.Sprintf("max attempts %d, retry %ds, offer timeout %ds, close comment %t, auto switch %t, duplicates %s, service level %ds, records kept %s",
-			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds, retention(p.RecordRetentionDays)),
+		"Policy", fmt.Sprintf("max attempts %d, retry %ds, offer timeout %ds, close comment %t, auto switch %t, duplicates %s, service level %ds, waiting callbacks expire %s, wrap-up %ds, records kept %s",
+			p.MaxAttempts, p.RetryDelaySeconds, p.OfferTimeoutSeconds, p.CloseCommentRequired, p.AutoSwitchPosition, p.Duplicates, p.ServiceLevelSeconds,
+			expiry(p.CallbackTTLSeconds), p.WrapUpSeconds, retention(p.RecordRetentionDays)),
 	}
+}
+
+// expiry says when a waiting callback expires.
+func expiry(ttl int) string {
+	if ttl == 0 {
+		return "never"
+	}
+	return "after " + (time.Duration(ttl) * time.Second).String()
 }
 
 // retention says how long finished callbacks are kept.

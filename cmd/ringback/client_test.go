@@ -144,7 +144,7 @@ func TestCLITenantsAndCallbacks(t *testing.T) {
 		t.Fatalf("tenant update with a negative limit: err = %v, want a problem naming maxAgents", err)
 	}
 	if out := c.must(op, "tenant", "get", "1"); !strings.Contains(out, "Acme Widgets") || !strings.Contains(out, "active") ||
-		!regexp.MustCompile(`Agents: +0 of 7\n`).MatchString(out) || !regexp.MustCompile(`Domains: +1 of 50\n`).MatchString(out) || !strings.Contains(out, "records kept 90 days") {
+		!regexp.MustCompile(`Agents: +0 of 7\n`).MatchString(out) || !regexp.MustCompile(`Domains: +1 of 50\n`).MatchString(out) || !strings.Contains(out, "waiting callbacks expire after 24h0m0s, wrap-up 0s, records kept 90 days") {
 		t.Fatalf("tenant get = %q", out)
 	}
 
