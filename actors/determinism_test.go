@@ -318,9 +318,19 @@ func (g *detGen) step() {
 	case n < 73:
 		ms := g.memberships(dt)
 		g.do(&UpdateUser{Target: admin, User: agent, Memberships: &ms})
-	case n < 75:
+	case n < 74:
 		st := Strategy(1 + g.r.IntN(3))
 		g.do(&UpdateQueue{Target: admin, Queue: dt.queues[g.r.IntN(len(dt.queues))], Strategy: &st})
+	case n < 75: // the channel or the wrap-up code renamed (the code, too, as an away reason: refused)
+		name := fmt.Sprint("name-", g.r.IntN(100))
+		switch g.r.IntN(3) {
+		case 0:
+			g.do(&RenameObject{Target: admin, Object: RenameApp, ID: uint32(dt.app), Name: name})
+		case 1:
+			g.do(&RenameObject{Target: admin, Object: RenameWrapUpCode, ID: uint32(dt.code), Name: name})
+		default:
+			g.do(&RenameObject{Target: admin, Object: RenameAwayReason, ID: uint32(dt.code), Name: name})
+		}
 	case n < 76: // deactivated for a while: its commands are refused
 		g.do(&SetTenantStatus{Tenant: dt.id, Status: TenantDisabled})
 	case n < 77 && g.r.IntN(2) == 0 && len(dt.queues) > 1: // a queue deleted, or refused while it holds callbacks
