@@ -108,6 +108,52 @@ func TestAuditKeepsConfigurationApartFromWork(t *testing.T) {
 	}
 }
 
+// TestAuditNamesTheObject: every audited change names what it acted on,
+// not only the creates: the renamed or deleted domain, the updated or
+// deleted user, the agent whose presence changed, the queue whose members
+// changed, the canceled callback.
+func TestAuditNamesTheObject(t *testing.T) {
+	e, tid, admin, now := newAcme(t)
+	apply := func(c Command) uint64 {
+		t.Helper()
+		now = now.Add(time.Second)
+		r, _, err := e.Apply(c, now)
+		if err != nil {
+			t.Fatalf("%T: %v", c, err)
+		}
+		return r.ID
+	}
+	last := func() AuditEntry {
+		var a AuditEntry
+		for a = range e.Tenant(tid).Audit.All() {
+		}
+		return a
+	}
+	dom := DomainID(apply(&CreateDomain{Target: admin, Name: "Sales", Parent: HomeDomain}))
+	agentGrant := []Grant{{Role: RoleAgent, Scope: Scope{All: true}}}
+	agent := UserID(apply(&CreateUser{Target: admin, Name: "ann", Home: HomeDomain, Grants: agentGrant, Positions: []Position{{Name: "p", Domain: HomeDomain}}}))
+	q := QueueID(apply(&CreateQueue{Target: admin, Name: "q", Domain: HomeDomain}))
+	cb := CallbackID(apply(&CreateCallback{Target: admin, Queue: q, CustomerName: "Carol", Numbers: []string{"+15550100"}}))
+	name := "Care"
+	for _, c := range []struct {
+		cmd  Command
+		want uint64
+	}{
+		{&RenameDomain{Target: admin, Domain: dom, Name: name}, uint64(dom)},
+		{&UpdateUser{Target: admin, User: agent, Memberships: &[]Membership{{Queue: q, Tier: 1}}}, uint64(agent)},
+		{&SetQueueMembers{Target: admin, Queue: q, Members: []Member{{Agent: agent, Tier: 2}}}, uint64(q)},
+		{&SetPresence{Target: admin, Agent: agent, Presence: Offline}, uint64(agent)},
+		{&CancelCallback{Target: admin, Callback: cb}, uint64(cb)},
+		{&DeleteUser{Target: admin, User: agent}, uint64(agent)},
+		{&DeleteDomain{Target: admin, Domain: dom}, uint64(dom)},
+	} {
+		apply(c.cmd)
+		if a := last(); a.Kind != c.cmd.Kind() || a.Object != c.want {
+			t.Errorf("%s: the audit says %s of object %d, want object %d", c.cmd.Kind(), a.Kind, a.Object, c.want)
+		}
+	}
+}
+
 // TestCallbackIdentifiersFit32Bits: once a tenant has given out the last
 // 32-bit callback identifier, a new callback is refused with a limit
 // error and nothing changes.

@@ -472,8 +472,54 @@ func (t *Tenant) apply(x *opCtx, cmd TenantCommand, by Principal) (uint64, error
 	if t.Policy.AutoSwitchPosition {
 		t.autoSwitch(x, start)
 	}
-	t.audit(x.now, by, cmd.Kind(), id)
+	t.audit(x.now, by, cmd.Kind(), auditObject(cmd, id))
 	return id, nil
+}
+
+// auditObject names what a command acted on, for the audit: what it
+// made, or else the object it names (a deleted user, a canceled callback,
+// the agent whose presence changed...).
+func auditObject(cmd TenantCommand, made uint64) uint64 {
+	if made != 0 {
+		return made
+	}
+	switch c := cmd.(type) {
+	case *RenameDomain:
+		return uint64(c.Domain)
+	case *DeleteDomain:
+		return uint64(c.Domain)
+	case *UpdateUser:
+		return uint64(c.User)
+	case *DeleteUser:
+		return uint64(c.User)
+	case *SetPresence:
+		return uint64(c.Agent)
+	case *SwitchPosition:
+		return uint64(c.Agent)
+	case *CancelCallback:
+		return uint64(c.Callback)
+	case *AcceptOffer:
+		return uint64(c.Callback)
+	case *RejectOffer:
+		return uint64(c.Callback)
+	case *CompleteCallback:
+		return uint64(c.Callback)
+	case *FailAttempt:
+		return uint64(c.Callback)
+	case *RescheduleCallback:
+		return uint64(c.Callback)
+	case *SetPriority:
+		return uint64(c.Callback)
+	case *TransferCallback:
+		return uint64(c.Callback)
+	case *UpdateCallback:
+		return uint64(c.Callback)
+	case *SetQueueMembers:
+		return uint64(c.Queue)
+	case *PutAPIKey:
+		return uint64(c.For.User) + uint64(c.For.App) // the user or channel the key is for
+	}
+	return 0
 }
 
 // AuditEntry records who changed what.
@@ -481,7 +527,7 @@ type AuditEntry struct {
 	At     int64     `json:"at"`
 	By     Principal `json:"by"`
 	Kind   Kind      `json:"kind"`
-	Object uint64    `json:"object,omitempty"` // what the command created, if anything
+	Object uint64    `json:"object,omitempty"` // what the command made or acted on (auditObject)
 }
 
 // auditKeep is how many audit entries a tenant keeps of each part.
@@ -605,10 +651,7 @@ func (t *Tenant) dispatch(x *opCtx, cmd TenantCommand, by Principal) (uint64, er
 	case *CancelCallback, *AcceptOffer, *RejectOffer, *CompleteCallback, *FailAttempt:
 		return 0, t.callbackCommand(x, by, c)
 	case *UpdateCallback:
-		if err := t.updateCallback(x, by, c); err != nil {
-			return 0, err
-		}
-		return uint64(c.Callback), nil // the audit's object
+		return 0, t.updateCallback(x, by, c)
 	case *RescheduleCallback:
 		return 0, t.updateCallback(x, by, &UpdateCallback{Callback: c.Callback, At: &c.At})
 	case *SetPriority:

@@ -42,7 +42,7 @@ type AuditView struct {
 	Operator  bool      `json:"operator,omitempty"`
 	Command   uint16    `json:"command" doc:"the command kind, from the append-only list in actors/command.go"`
 	Action    string    `json:"action" doc:"the command kind by name, such as create-callback or update-user"`
-	ObjectID  uint64    `json:"objectId,omitempty"`
+	ObjectID  uint64    `json:"objectId,omitempty" doc:"what the command made or acted on: the new object, or the domain, user, agent, queue or callback it names (0 for a key revocation, and for entries recorded before 2026-11-23)"`
 }
 
 // StateHash identifies a node's state: equal hashes at equal indexes
