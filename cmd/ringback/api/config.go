@@ -486,13 +486,15 @@ func (s *Server) configRoutes() {
 		})
 
 	// Access groups, folders, channels, codes.
+	groups := func(t *actors.Tenant) map[actors.GroupID]*actors.Group { return t.Groups }
+	groupPlace := func(*actors.Group) (actors.DomainID, bool) { return 0, true }
+	groupView := func(g *actors.Group) GroupView { return GroupView{ID: uint32(g.ID), Name: g.Name} }
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/access-groups", "list-access-groups", "List the tenant's access groups (lines of business; they belong to no domain)", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []GroupView }, error) {
-			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.GroupID]*actors.Group { return t.Groups },
-				func(*actors.Group) (actors.DomainID, bool) { return 0, true }, func(g *actors.Group) GroupView {
-					return GroupView{ID: uint32(g.ID), Name: g.Name}
-				})
+			return listVisible(s, ctx, groups, groupPlace, groupView)
 		})
+	getRoute(s, "/v1/access-groups/{groupId}", "get-access-group", "Get an access group", "path.groupId", groups,
+		func(in *GroupPath) actors.GroupID { return actors.GroupID(in.GroupID) }, groupPlace, groupView)
 	huma.Register(s.api, tenantOp(http.MethodPost, "/v1/access-groups", "create-access-group", "Create an access group", http.StatusCreated),
 		func(ctx context.Context, in *nameInput) (*idOutput, error) {
 			return s.create(ctx, func(t actors.Target) actors.Command { return &actors.CreateGroup{Target: t, Name: in.Body.Name} })
@@ -524,21 +526,28 @@ func (s *Server) configRoutes() {
 					RevokeRead: mapPtr(in.Body.RevokeReadGroupIDs, ids[actors.GroupID])}
 			})
 		})
+	folders := func(t *actors.Tenant) map[actors.FolderID]*actors.Folder { return t.Folders }
+	folderPlace := func(f *actors.Folder) (actors.DomainID, bool) { return f.Domain, true }
+	folderView := func(f *actors.Folder) FolderView {
+		return FolderView{ID: uint32(f.ID), Name: f.Name, DomainID: uint32(f.Domain), Propagate: f.Propagate, RevokeReadGroupIDs: uint32s(f.RevokeRead)}
+	}
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/queue-folders", "list-queue-folders", "List the queue folders the caller can see", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []FolderView }, error) {
-			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.FolderID]*actors.Folder { return t.Folders },
-				func(f *actors.Folder) (actors.DomainID, bool) { return f.Domain, true }, func(f *actors.Folder) FolderView {
-					return FolderView{ID: uint32(f.ID), Name: f.Name, DomainID: uint32(f.Domain), Propagate: f.Propagate,
-						RevokeReadGroupIDs: uint32s(f.RevokeRead)}
-				})
+			return listVisible(s, ctx, folders, folderPlace, folderView)
 		})
+	getRoute(s, "/v1/queue-folders/{folderId}", "get-queue-folder", "Get a queue folder", "path.folderId", folders,
+		func(in *FolderPath) actors.FolderID { return actors.FolderID(in.FolderID) }, folderPlace, folderView)
+	apps := func(t *actors.Tenant) map[actors.AppID]*actors.App { return t.Apps }
+	appPlace := func(a *actors.App) (actors.DomainID, bool) { return a.Domain, true }
+	appView := func(a *actors.App) ChannelView {
+		return ChannelView{ID: uint32(a.ID), Name: a.Name, DomainID: uint32(a.Domain)}
+	}
 	huma.Register(s.api, tenantOp(http.MethodGet, "/v1/channels", "list-channels", "List the channel applications the caller can see", http.StatusOK),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []ChannelView }, error) {
-			return listVisible(s, ctx, func(t *actors.Tenant) map[actors.AppID]*actors.App { return t.Apps },
-				func(a *actors.App) (actors.DomainID, bool) { return a.Domain, true }, func(a *actors.App) ChannelView {
-					return ChannelView{ID: uint32(a.ID), Name: a.Name, DomainID: uint32(a.Domain)}
-				})
+			return listVisible(s, ctx, apps, appPlace, appView)
 		})
+	getRoute(s, "/v1/channels/{channelId}", "get-channel", "Get a channel application", "path.channelId", apps,
+		func(in *ChannelPath) actors.AppID { return actors.AppID(in.ChannelID) }, appPlace, appView)
 	commandRoute(s, http.MethodPatch, "/v1/channels/{channelId}", "rename-channel", "Rename a channel application",
 		func(t actors.Target, in *renameChannelInput) actors.Command {
 			return &actors.RenameObject{Target: t, Object: actors.RenameApp, ID: in.ChannelID, Name: in.Body.Name}
@@ -581,13 +590,17 @@ func (s *Server) configRoutes() {
 			func(t actors.Target, in *CodePath) actors.Command {
 				return &actors.DeleteCode{Target: t, CodeKind: k.kind, Code: actors.CodeID(in.CodeID)}
 			})
+		codes := func(t *actors.Tenant) map[actors.CodeID]*actors.Code { return t.Codes }
+		codePlace := func(c *actors.Code) (actors.DomainID, bool) { return c.Domain, c.Kind == k.kind }
+		codeView := func(c *actors.Code) CodeView {
+			return CodeView{ID: uint32(c.ID), Name: c.Name, DomainID: uint32(c.Domain)}
+		}
 		huma.Register(s.api, tenantOp(http.MethodGet, k.path, "list-"+k.id+"s", "List the "+k.many+" the caller can see: unassigned ones and those of visible domains", http.StatusOK),
 			func(ctx context.Context, _ *struct{}) (*struct{ Body []CodeView }, error) {
-				return listVisible(s, ctx, func(t *actors.Tenant) map[actors.CodeID]*actors.Code { return t.Codes },
-					func(c *actors.Code) (actors.DomainID, bool) { return c.Domain, c.Kind == k.kind }, func(c *actors.Code) CodeView {
-						return CodeView{ID: uint32(c.ID), Name: c.Name, DomainID: uint32(c.Domain)}
-					})
+				return listVisible(s, ctx, codes, codePlace, codeView)
 			})
+		getRoute(s, k.path+"/{codeId}", "get-"+k.id, "Get "+k.one, "path.codeId", codes,
+			func(in *CodePath) actors.CodeID { return actors.CodeID(in.CodeID) }, codePlace, codeView)
 	}
 
 	// Queues.
@@ -720,13 +733,36 @@ func getVisible[O, V any](s *Server, ctx context.Context, loc string, find func(
 	c := callerOf(ctx)
 	err := s.read(ctx, false, func(t *actors.Tenant) error {
 		o, d, q := find(t)
-		if o == nil || t.Allowed(c.p, actors.ActView, []actors.DomainID{d}, q) != nil {
+		var domains []actors.DomainID // none: an unassigned object, seen by everyone
+		if d != 0 {
+			domains = []actors.DomainID{d}
+		}
+		if o == nil || t.Allowed(c.p, actors.ActView, domains, q) != nil {
 			return notFoundAt(loc)
 		}
 		out.Body = view(o)
 		return nil
 	})
 	return out, err
+}
+
+// getRoute registers GET of one object of a kind the tenant keeps in a
+// map (key reads its id from the input I), answering only what the caller
+// may see; place says, as for listVisible, the object's domain (0: every
+// domain's) and whether it is of the kind.
+func getRoute[K comparable, O, V, I any](s *Server, path, id, summary, loc string, objects func(*actors.Tenant) map[K]*O,
+	key func(*I) K, place func(*O) (actors.DomainID, bool), view func(*O) V) {
+	huma.Register(s.api, operation(http.MethodGet, path, id, summary, http.StatusOK, false),
+		func(ctx context.Context, in *I) (*struct{ Body V }, error) {
+			return getVisible(s, ctx, loc, func(t *actors.Tenant) (*O, actors.DomainID, actors.QueueID) {
+				if o := objects(t)[key(in)]; o != nil {
+					if d, keep := place(o); keep {
+						return o, d, 0
+					}
+				}
+				return nil, 0, 0
+			}, view)
+		})
 }
 
 func (s *Server) user(ctx context.Context, id actors.UserID) (*struct{ Body UserView }, error) {
