@@ -339,12 +339,16 @@ type SetPresence struct {
 	Reason   string   `json:"reason,omitempty"` // away reason name, for Away
 }
 
-// SwitchPosition makes another of the agent's positions active. The agent
-// must not be handling a callback.
+// SwitchPosition makes another of the agent's positions active: the one
+// in Domain (named Name, when the agent has several there), or with Domain
+// zero the one at index Position. The agent must not be handling a
+// callback.
 type SwitchPosition struct {
 	Target
-	Agent    UserID `json:"agent"`
-	Position int    `json:"position"` // index into the agent's positions
+	Agent    UserID   `json:"agent"`
+	Position int      `json:"position"` // index into the agent's positions
+	Domain   DomainID `json:"domain,omitempty"`
+	Name     string   `json:"name,omitempty"`
 }
 
 // Callback commands.

@@ -449,7 +449,11 @@ func (s *scenario) command(t *testing.T, td *datadriven.TestData) (Command, stri
 	case "switch":
 		agent := arg(td, "agent", "")
 		tg.By = s.principal(td, agent)
-		return &SwitchPosition{Target: tg, Agent: UserID(s.id("user", agent)), Position: num(t, arg(td, "position", "0"))}, ""
+		c := &SwitchPosition{Target: tg, Agent: UserID(s.id("user", agent)), Position: num(t, arg(td, "position", "0")), Name: arg(td, "name", "")}
+		if td.HasArg("domain") {
+			c.Domain = DomainID(s.id("domain", arg(td, "domain", "")))
+		}
+		return c, ""
 	case "callback":
 		id := arg(td, "id", "")
 		c := &CreateCallback{Target: tg, Queue: QueueID(s.id("queue", arg(td, "queue", ""))),

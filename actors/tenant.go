@@ -1125,17 +1125,47 @@ func (t *Tenant) switchPosition(x *opCtx, by Principal, c *SwitchPosition) error
 	if err != nil {
 		return err
 	}
-	if c.Position < 0 || c.Position >= len(u.Positions) {
-		return invalid("position", "the agent has positions 0 to %d", len(u.Positions)-1)
+	to, err := positionOf(u, c)
+	if err != nil {
+		return err
 	}
 	if u.Presence == Reserved || u.Presence == Busy {
 		return refuse(ErrConflict, "position", "the agent is %s; finish the callback first", u.Presence)
 	}
-	if c.Position == u.Active {
+	if to == u.Active {
 		return nil
 	}
-	t.moveAgent(x, u, c.Position, false)
+	t.moveAgent(x, u, to, false)
 	return nil
+}
+
+// positionOf finds the position a SwitchPosition names: by domain (and
+// name), or by index.
+func positionOf(u *User, c *SwitchPosition) (int, error) {
+	if c.Domain == 0 {
+		if c.Position < 0 || c.Position >= len(u.Positions) {
+			return 0, invalid("position", "the agent has positions 0 to %d", len(u.Positions)-1)
+		}
+		return c.Position, nil
+	}
+	found, n := -1, 0
+	for i, p := range u.Positions {
+		if p.Domain == c.Domain && (c.Name == "" || p.Name == c.Name) {
+			if found < 0 {
+				found = i
+			}
+			n++
+		}
+	}
+	switch {
+	case n == 0 && c.Name != "":
+		return 0, invalid("name", "the agent has no position %q in domain %d", c.Name, c.Domain)
+	case n == 0:
+		return 0, invalid("domain", "the agent has no position in domain %d", c.Domain)
+	case n > 1:
+		return 0, invalid("name", "the agent has %d positions in domain %d; name one", n, c.Domain)
+	}
+	return found, nil
 }
 
 // moveAgent makes another position active, carrying the agent's routing

@@ -396,8 +396,6 @@ func positionString(p api.PositionBody) string {
 }
 
 // userPositionCmd makes the agent's position in a domain the active one.
-// The API takes an index into the user's positions; people know the
-// domain, so the command reads the user first to find it.
 func userPositionCmd(f *clientFlags) *cobra.Command {
 	var name string
 	c := &cobra.Command{
@@ -416,40 +414,13 @@ func userPositionCmd(f *clientFlags) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		var u api.UserView
-		if _, err := cl.get(cmd.Context(), "/v1/users/"+id, &u); err != nil {
-			return err
-		}
-		i, err := positionIndex(u, domain, name)
+		d, _ := strconv.ParseUint(domain, 10, 32)
+		raw, err := cl.send(cmd.Context(), http.MethodPut, "/v1/users/"+id+"/active-position", map[string]any{"domainId": d, "name": name}, nil)
 		if err != nil {
 			return err
 		}
-		raw, err := cl.send(cmd.Context(), http.MethodPut, "/v1/users/"+id+"/active-position", map[string]int{"position": i}, nil)
-		if err != nil {
-			return err
-		}
-		return done(cmd, f, raw, "User %s works at %s now.", id, positionString(u.Positions[i]))
+		return done(cmd, f, raw, "User %s works in domain %s now.", id, domain)
 	})
-}
-
-// positionIndex finds the user's one position in domain (named name, if
-// name is set).
-func positionIndex(u api.UserView, domain, name string) (int, error) {
-	var found []int
-	for i, p := range u.Positions {
-		if itoa(p.DomainID) == domain && (name == "" || p.Name == name) {
-			found = append(found, i)
-		}
-	}
-	switch {
-	case len(found) == 1:
-		return found[0], nil
-	case len(found) > 1:
-		return 0, usageErr("user %d has %d positions in domain %s: pick one with --name", u.ID, len(found), domain)
-	case name != "":
-		return 0, fmt.Errorf("user %d has no position %q in domain %s", u.ID, name, domain)
-	}
-	return 0, fmt.Errorf("user %d has no position in domain %s", u.ID, domain)
 }
 
 // parseRole reads ROLE, ROLE@all or ROLE@D1,D2.

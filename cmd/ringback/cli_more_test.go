@@ -83,7 +83,7 @@ func TestCLIDailyFlow(t *testing.T) {
 	}
 	out = c.must(admin, "user", "get", agent)
 	wantLine(t, "user get", out, "Active position: position-1 \\(domain 1\\)")
-	if out := c.must(dana, "user", "position", agent, "2"); out != "User "+agent+" works at position-2 (domain 2) now.\n" {
+	if out := c.must(dana, "user", "position", agent, "2"); out != "User "+agent+" works in domain 2 now.\n" {
 		t.Fatalf("user position = %q", out)
 	}
 	if _, _, err := c.run(dana, "user", "position", agent, "3"); err == nil || !strings.Contains(err.Error(), "no position in domain 3") {
@@ -259,8 +259,8 @@ func TestCLIDailyFlow(t *testing.T) {
 	wantLine(t, "errors", out, `\S+ 403 POST /v1/api-keys/test forbidden role: no role permits this action here`)
 	var recent []api.RecentError
 	c.json(admin, &recent, "errors")
-	if len(recent) != 5 || recent[4].Status != 404 || recent[4].Path != "/v1/callbacks/999" {
-		t.Fatalf("errors --json = %+v, want two 403s of key test, the 409, the 403 of errors and the 404", recent)
+	if len(recent) != 6 || recent[5].Status != 404 || recent[5].Path != "/v1/callbacks/999" {
+		t.Fatalf("errors --json = %+v, want two 403s of key test, the 422 of a position, the 409, the 403 of errors and the 404", recent)
 	}
 
 	// Folders and access groups come and go.

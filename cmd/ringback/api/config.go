@@ -111,7 +111,9 @@ type presenceInput struct {
 type positionInput struct {
 	UserPath
 	Body struct {
-		Position int `json:"position" minimum:"0" doc:"index into the user's positions"`
+		Position *int   `json:"position,omitempty" minimum:"0" doc:"index into the user's positions; or give domainId"`
+		DomainID uint32 `json:"domainId,omitempty" doc:"the agent's position in this domain; or give position"`
+		Name     string `json:"name,omitempty" maxLength:"500" doc:"which of the agent's positions in domainId, when there are several"`
 	}
 }
 
@@ -473,8 +475,16 @@ func (s *Server) configRoutes() {
 		})
 	huma.Register(s.api, tenantOp(http.MethodPut, "/v1/users/{userId}/active-position", "switch-position", "Make another of the agent's positions active", http.StatusNoContent),
 		func(ctx context.Context, in *positionInput) (*struct{}, error) {
+			b := in.Body
+			if (b.Position == nil) == (b.DomainID == 0) {
+				return nil, huma.Error422UnprocessableEntity("invalid input", &huma.ErrorDetail{Location: "body.position", Message: "give position or domainId, not both"})
+			}
 			return s.done(ctx, func(t actors.Target) actors.Command {
-				return &actors.SwitchPosition{Target: t, Agent: actors.UserID(in.UserID), Position: in.Body.Position}
+				c := &actors.SwitchPosition{Target: t, Agent: actors.UserID(in.UserID), Domain: actors.DomainID(b.DomainID), Name: b.Name}
+				if b.Position != nil {
+					c.Position = *b.Position
+				}
+				return c
 			})
 		})
 	huma.Register(s.api, tenantOp(http.MethodPut, "/v1/users/{userId}/presence", "set-presence", "Set an agent's presence", http.StatusNoContent),

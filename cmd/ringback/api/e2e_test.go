@@ -976,3 +976,47 @@ func TestRecentErrorsKeepEveryRefusal(t *testing.T) {
 		}
 	}
 }
+
+// TestSwitchPositionByDomain: an agent's active position is switched by
+// naming its domain (and the position's name when there are several), or
+// by index; a body that gives both, or neither, is refused naming the
+// field, and nothing changes.
+func TestSwitchPositionByDomain(t *testing.T) {
+	s := startServer(t)
+	f := s.tenant("acme")
+	var u createdObj
+	s.must("POST", "/v1/users", f.admin, map[string]any{"username": "eve", "homeDomainId": 1,
+		"roles":     []any{map[string]any{"role": "agent", "allDomains": true}},
+		"positions": []any{map[string]any{"domainId": f.sales}, map[string]any{"domainId": f.support, "name": "desk"}}}, &u, 201)
+	path := fmt.Sprintf("/v1/users/%d/active-position", u.ID)
+	active := func() int {
+		var v UserView
+		s.must("GET", fmt.Sprintf("/v1/users/%d", u.ID), f.admin, nil, &v, 200)
+		return v.ActivePosition
+	}
+	s.must("PUT", path, f.admin, map[string]any{"domainId": f.support}, nil, 204)
+	if a := active(); a != 1 {
+		t.Fatalf("after switching to Support: active position %d, want 1", a)
+	}
+	for _, bad := range []struct {
+		body  any
+		field string
+	}{
+		{map[string]any{}, "body.position"},
+		{map[string]any{"position": 0, "domainId": f.sales}, "body.position"},
+		{map[string]any{"domainId": 1}, "domain"},
+		{map[string]any{"domainId": f.sales, "name": "nope"}, "name"},
+	} {
+		code, raw := s.do("PUT", path, f.admin, bad.body, nil)
+		if code != 422 || !strings.Contains(string(raw), `"location":"`+bad.field+`"`) {
+			t.Errorf("PUT %v = %d %s, want 422 naming %s", bad.body, code, raw, bad.field)
+		}
+	}
+	if a := active(); a != 1 {
+		t.Fatalf("refused switches moved the agent: active position %d, want 1", a)
+	}
+	s.must("PUT", path, f.admin, map[string]any{"position": 0}, nil, 204)
+	if a := active(); a != 0 {
+		t.Fatalf("after switching by index: active position %d, want 0", a)
+	}
+}
