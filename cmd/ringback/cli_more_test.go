@@ -188,12 +188,17 @@ func TestCLIDailyFlow(t *testing.T) {
 	}
 
 	// A second customer is not reached; a third's offer is rejected.
-	var ted api.CallbackView
-	c.json(admin, &ted, "callback", "create", "--queue", queue, "--number", "+15550102", "--name", "Ted", "--domain", "2")
-	c.json(dana, &offers, "offers", "list")
-	if len(offers) != 1 || offers[0].CallbackID != ted.ID {
-		t.Fatalf("offers = %+v, want callback %d offered", offers, ted.ID)
+	offered := func(name, number string) api.CallbackView {
+		t.Helper()
+		var cb api.CallbackView
+		c.json(admin, &cb, "callback", "create", "--queue", queue, "--number", number, "--name", name, "--domain", "2")
+		c.json(dana, &offers, "offers", "list")
+		if len(offers) != 1 || offers[0].CallbackID != cb.ID {
+			t.Fatalf("offers = %+v, want callback %d offered", offers, cb.ID)
+		}
+		return cb
 	}
+	ted := offered("Ted", "+15550102")
 	tedID := strconv.FormatUint(ted.ID, 10)
 	c.must(dana, "offers", "accept", strconv.FormatUint(offers[0].OfferID, 10))
 	if out := c.must(dana, "callback", "fail", tedID, "--reason", "no-answer"); out != "Attempt on callback "+tedID+" recorded as failed.\n" {
@@ -204,12 +209,7 @@ func TestCLIDailyFlow(t *testing.T) {
 	if retried.State != "scheduled" || retried.Attempts != 1 {
 		t.Fatalf("after a failed attempt: %+v, want scheduled for a retry after 1 attempt", retried)
 	}
-	var eve api.CallbackView
-	c.json(admin, &eve, "callback", "create", "--queue", queue, "--number", "+15550103", "--name", "Eve", "--domain", "2")
-	c.json(dana, &offers, "offers", "list")
-	if len(offers) != 1 || offers[0].CallbackID != eve.ID {
-		t.Fatalf("offers = %+v, want callback %d offered", offers, eve.ID)
-	}
+	offered("Eve", "+15550103")
 	rejected := strconv.FormatUint(offers[0].OfferID, 10)
 	if out := c.must(dana, "offers", "reject", rejected); out != "Offer "+rejected+" rejected.\n" {
 		t.Fatalf("offers reject = %q", out)
