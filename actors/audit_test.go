@@ -42,15 +42,7 @@ func TestAuditKeepsNewest(t *testing.T) {
 	if err := json.Unmarshal(b, &list); err != nil || len(list) != auditKeep || list[0].At != tail[0] {
 		t.Fatalf("encoded audit: %d entries, first at %d, err %v; want %d from %d", len(list), list[0].At, err, auditKeep, tail[0])
 	}
-	snap, err := e.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e2, err := Restore(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if at := got(e2); !slices.Equal(at, tail) {
+	if at := got(restoredCopy(t, e)); !slices.Equal(at, tail) {
 		t.Fatalf("restored audit holds %d entries, want %d oldest first", len(at), auditKeep)
 	}
 }
